@@ -1,0 +1,59 @@
+"""The ``flowmon`` command: ``demo | ingest | geo | serve | export | bench``.
+
+Each subcommand lives with the code it drives: a module in ``SUBCOMMANDS`` has ``register(subparsers,
+common)``, which adds its parser (with ``common`` as a parent, so every subcommand takes ``--data-dir``) and
+sets ``func(args) -> int`` as the parser's default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from flowmon import __version__
+
+SUBCOMMANDS = (
+    "flowmon.demo",
+    "flowmon.serve",
+)
+
+
+def common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=None,
+        help="the data folder (default: $FLOWMON_DATA_DIR, else ./data)",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flowmon",
+        description="MRRC caseloads, AVRR returns, trafficking referrals and DTM displacement on Sudan's map.",
+    )
+    parser.add_argument("--version", action="version", version=f"flowmon {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = common_options()
+    for name in SUBCOMMANDS:
+        importlib.import_module(name).register(subparsers, common)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except (FileNotFoundError, ValueError, OSError) as error:
+        # Users get one clear line, not a traceback.
+        print(f"flowmon {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""The embedded store: one data folder holds the Parquet tables, the manifest and installed boundaries.
+
+Layout of a data folder::
+
+    events.parquet      the canonical events table (flowmon.schema)
+    flows.parquet       the canonical flows table
+    manifest.json       sources (path, sha256, rows accepted/rejected, time), synthetic or real, version
+    boundaries/         official admin-1 boundaries, when installed (flowmon.geo)
+    raw/                the user's drop-in folder for exports (never read implicitly)
+
+Every write goes to a temporary file in the same folder and is renamed into place, so a reader sees the old
+state or the new one, never half of a file; the manifest is renamed last.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from flowmon import __version__, schema
+
+DATA_DIR_ENV = "FLOWMON_DATA_DIR"
+MANIFEST = "manifest.json"
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """``data_dir`` if given, else ``$FLOWMON_DATA_DIR``, else ``./data``."""
+    if data_dir is None:
+        data_dir = os.environ.get(DATA_DIR_ENV) or "data"
+    return Path(data_dir).expanduser()
+
+
+def table_path(data_dir: str | os.PathLike, table: schema.Table) -> Path:
+    return Path(data_dir) / f"{table}.parquet"
+
+
+def load(data_dir: str | os.PathLike | None = None) -> dict[str, pd.DataFrame]:
+    """Every canonical table of the store, by name; empty with the right columns when not stored yet."""
+    folder = resolve_data_dir(data_dir)
+    return {table: load_table(folder, table) for table in schema.TABLES}
+
+
+def load_table(data_dir: str | os.PathLike, table: schema.Table) -> pd.DataFrame:
+    path = table_path(data_dir, table)
+    if not path.exists():
+        return schema.empty(table)
+    return schema.conform(pd.read_parquet(path), table).reset_index(drop=True)
+
+
+def read_manifest(data_dir: str | os.PathLike | None = None) -> dict:
+    path = resolve_data_dir(data_dir) / MANIFEST
+    if not path.exists():
+        return {"flowmon_version": __version__, "synthetic": False, "updated": None, "sources": []}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def is_synthetic(data_dir: str | os.PathLike | None = None) -> bool:
+    return bool(read_manifest(data_dir).get("synthetic"))
+
+
+def known_sha256(data_dir: str | os.PathLike | None = None) -> set[str]:
+    """Checksums of the source files already stored (so the same file is not counted twice)."""
+    return {s["sha256"] for s in read_manifest(data_dir)["sources"] if s.get("sha256")}
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def commit(
+    data_dir: str | os.PathLike,
+    tables: Mapping[str, pd.DataFrame],
+    sources: Iterable[Mapping],
+    *,
+    synthetic: bool | None = None,
+    replace_sources: bool = False,
+) -> dict:
+    """Store the full new content of ``tables`` and record ``sources`` in the manifest, atomically.
+
+    ``tables`` maps table names to their complete new content (callers append by loading first). Tables
+    not named are left as they are. ``sources`` are appended to the manifest's list (or replace it when
+    ``replace_sources``); each is a mapping with at least ``path``. ``synthetic`` marks the whole store.
+    Returns the new manifest.
+    """
+    folder = Path(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    conformed = {}
+    for name, frame in tables.items():
+        if name not in schema.TABLES:
+            raise ValueError(f"unknown table {name!r}; expected one of {schema.TABLES}")
+        conformed[name] = schema.conform(frame, name).reset_index(drop=True)
+
+    manifest = read_manifest(folder)
+    manifest["sources"] = [*([] if replace_sources else manifest["sources"]), *map(dict, sources)]
+    if synthetic is not None:
+        manifest["synthetic"] = synthetic
+    manifest["flowmon_version"] = __version__
+    manifest["updated"] = now()
+    manifest["rows"] = {
+        name: len(conformed[name]) if name in conformed else _stored_rows(folder, name)
+        for name in schema.TABLES
+    }
+
+    staged = []
+    try:
+        for name, frame in conformed.items():
+            staged.append((_stage(folder, lambda f, frame=frame: frame.to_parquet(f, index=False)),
+                           table_path(folder, name)))
+        text = json.dumps(manifest, indent=2, ensure_ascii=False, default=str)
+        staged.append((_stage(folder, lambda f: f.write(text.encode("utf-8"))), folder / MANIFEST))
+    except BaseException:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)
+        raise
+    for temporary, final in staged:
+        os.replace(temporary, final)
+    return manifest
+
+
+def _stored_rows(folder: Path, table: schema.Table) -> int:
+    path = table_path(folder, table)
+    if not path.exists():
+        return 0
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+def _stage(folder: Path, write) -> Path:
+    """Write to a new temporary file in ``folder`` (same filesystem, so the rename is atomic)."""
+    handle = tempfile.NamedTemporaryFile(dir=folder, prefix=".staging-", delete=False)
+    path = Path(handle.name)
+    try:
+        with handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Replace a text file atomically (used for reports and small side files)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = _stage(path.parent, lambda f: f.write(text.encode("utf-8")))
+    os.replace(temporary, path)
