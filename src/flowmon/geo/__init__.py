@@ -1,0 +1,14 @@
+"""Sudan's geography for flowmon: the pcode gazetteer, offices, the schematic tile map, official boundaries
+and country points. Everything is joined on COD-AB admin-1 pcodes (SD01..SD19)."""
+
+from flowmon.geo.gazetteer import Match, match_names, match_table, name_key, normalise, states, to_pcode
+
+__all__ = [
+    "Match",
+    "match_names",
+    "match_table",
+    "name_key",
+    "normalise",
+    "states",
+    "to_pcode",
+]
