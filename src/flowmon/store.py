@@ -162,3 +162,20 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = _stage(path.parent, lambda f: f.write(text.encode("utf-8")))
     os.replace(temporary, path)
+
+
+def default_data_dir() -> Path:
+    """The data folder an app or notebook opens when none is named.
+
+    ``$FLOWMON_DATA_DIR`` if set; else, when flowmon runs from a source checkout, that checkout's
+    ``data/demo`` (so a notebook finds the demo store whatever the kernel's working directory is); else
+    ``./data``.
+    """
+    if os.environ.get(DATA_DIR_ENV):
+        return resolve_data_dir()
+    from flowmon._resources import reference_dir
+
+    checkout = reference_dir().parent
+    if (checkout / "pyproject.toml").exists() and reference_dir().name == "geo":
+        return checkout / "data" / "demo"
+    return resolve_data_dir()
