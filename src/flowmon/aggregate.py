@@ -1,0 +1,760 @@
+"""The questions every view asks of the data: how many, where, when, from where to where, compared with what.
+
+Pure functions over the canonical tables (``flowmon.schema``): same input, same output, no Panel. Every
+result is a small long-format DataFrame with a ``value`` column (a count of people: the sum of the events'
+``count``, or of the flows' ``individuals``), ready for ``flowmon.privacy``, which must be the last step
+before anything is shown or exported. ``view_data`` does both for every view of the dashboard at once.
+
+Speed: the filters work on the integer codes of the categorical columns and on a month number added once by
+``prepare``; the aggregates are ``numpy.bincount`` over those codes. Call ``prepare`` once after loading.
+
+Periods: a month is held as its ``pandas.Period`` ordinal (months since January 1970). Filter bounds are
+inclusive months. Displacement flows are summed over the months of the window, which is right for monthly
+movement counts (the demo data, DTM flow-monitoring); a DTM master list is a snapshot, so filter such data to
+one round.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from flowmon import privacy, schema
+
+Freq = Literal["M", "Q", "Y"]
+FREQS: tuple[Freq, ...] = ("M", "Q", "Y")
+MONTH = "month"
+
+# Filter field -> (query name, events column, vocabulary).
+_FIELDS = {
+    "offices": ("office", "office"),
+    "streams": ("stream", "stream"),
+    "states": ("state", "state_pcode"),
+    "nationalities": ("nationality", "nationality"),
+    "sexes": ("sex", "sex"),
+    "age_groups": ("age_group", "age_group"),
+    "categories": ("category", "category"),
+    "population_types": ("population_type", "population_type"),
+}
+# Filters that select events rows by a column of their own.
+_EVENT_FILTERS = ("offices", "states", "nationalities", "sexes", "age_groups", "categories")
+
+
+def _vocabulary(name: str) -> tuple[str, ...]:
+    if name == "streams":
+        return schema.ALL_STREAMS
+    return schema.vocabulary(_FIELDS[name][1])
+
+
+def _month(value: object, name: str) -> pd.Period | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        return pd.Period(value, freq="M")
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{name}: {value!r} is not a month (YYYY-MM)") from error
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user selected. An empty tuple means everything; ``start`` and ``end`` are inclusive months.
+
+    ``streams`` may include ``"displacement"`` (the flows table); when it is given and does not, no flow is
+    selected. Offices, nationalities, sexes, age groups and categories select events only; states select
+    events by ``state_pcode`` and flows by origin or destination; ``population_types`` select flows only.
+    Values are checked against the vocabularies of ``flowmon.schema``: an unknown one raises ValueError.
+    """
+
+    offices: tuple[str, ...] = ()
+    streams: tuple[str, ...] = ()
+    states: tuple[str, ...] = ()
+    nationalities: tuple[str, ...] = ()
+    sexes: tuple[str, ...] = ()
+    age_groups: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    population_types: tuple[str, ...] = ()
+    start: pd.Period | None = None
+    end: pd.Period | None = None
+
+    def __post_init__(self) -> None:
+        for name in _FIELDS:
+            raw = getattr(self, name)
+            values = (raw,) if isinstance(raw, str) else tuple(raw or ())
+            allowed = _vocabulary(name)
+            unknown = [v for v in values if v not in allowed]
+            if unknown:
+                shown = ", ".join(allowed) if len(allowed) <= 20 else f"{len(allowed)} known codes"
+                raise ValueError(f"{_FIELDS[name][0]}: unknown value {unknown[0]!r} (expected {shown})")
+            object.__setattr__(self, name, tuple(dict.fromkeys(values)))
+        object.__setattr__(self, "start", _month(self.start, "start"))
+        object.__setattr__(self, "end", _month(self.end, "end"))
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str | Iterable[str]]) -> Filters:
+        """From URL-style names: ``{"office": "KRT,PZU", "start": "2024-01", "stream": "return"}``.
+
+        Values may be comma-separated strings or lists of them (as ``urllib.parse.parse_qs`` gives).
+        Names that are not filters (``present``, ...) are ignored.
+        """
+        kwargs: dict[str, object] = {}
+        for name, (query_name, _) in _FIELDS.items():
+            if query_name in query:
+                kwargs[name] = _split(query[query_name])
+        for bound in ("start", "end"):
+            if bound in query:
+                values = _split(query[bound])
+                kwargs[bound] = values[-1] if values else None
+        return cls(**kwargs)
+
+    def to_query(self) -> dict[str, str]:
+        """URL-style names and comma-joined values; filters left at "everything" are omitted."""
+        query = {_FIELDS[name][0]: ",".join(getattr(self, name)) for name in _FIELDS if getattr(self, name)}
+        if self.start is not None:
+            query["start"] = str(self.start)
+        if self.end is not None:
+            query["end"] = str(self.end)
+        return query
+
+    def replace(self, **changes: object) -> Filters:
+        return dataclasses.replace(self, **changes)
+
+    def event_streams(self) -> tuple[str, ...]:
+        """The events streams selected, in canonical order."""
+        return tuple(s for s in schema.STREAMS if not self.streams or s in self.streams)
+
+    @property
+    def displacement(self) -> bool:
+        """Whether displacement flows are selected."""
+        return not self.streams or schema.DISPLACEMENT in self.streams
+
+
+def _split(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    parts = [value] if isinstance(value, str) else list(value)
+    return tuple(p.strip() for part in parts for p in str(part).split(",") if p.strip())
+
+
+# ---------------------------------------------------------------------------------------------- preparation
+
+
+def prepare(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with a ``month`` column (Period ordinal, int32) from ``date`` (events) or ``period`` (flows).
+
+    Call once after loading; every function here accepts unprepared tables too, at the cost of computing the
+    month each time. Returns a new frame; categoricals are kept.
+    """
+    if MONTH in table.columns:
+        return table
+    return table.assign(**{MONTH: _months_of(table)})
+
+
+def _months_of(table: pd.DataFrame) -> np.ndarray:
+    if MONTH in table.columns:
+        return table[MONTH].to_numpy()
+    column = "date" if "date" in table.columns else "period"
+    dates = pd.DatetimeIndex(table[column])
+    return ((dates.year.to_numpy() - 1970) * 12 + dates.month.to_numpy() - 1).astype(np.int32)
+
+
+def _codes(column: pd.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
+    """Integer codes of ``column`` in ``vocabulary`` (-1 when missing or not in it), without copying much."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        categories = column.cat.categories
+        if len(categories) == len(vocabulary) and (categories == pd.Index(vocabulary)).all():
+            return codes
+        remap = np.append(pd.Index(vocabulary).get_indexer(categories), -1)
+        return remap[codes]
+    return pd.Index(vocabulary).get_indexer(column.astype("object").to_numpy())
+
+
+def _selected(codes: np.ndarray, vocabulary: tuple[str, ...], values: tuple[str, ...]) -> np.ndarray:
+    lookup = np.zeros(len(vocabulary) + 1, dtype=bool)  # the last slot catches code -1
+    lookup[pd.Index(vocabulary).get_indexer(list(values))] = True
+    return lookup[codes]
+
+
+def _vocab(column: str) -> tuple[str, ...]:
+    return schema.ALL_STREAMS if column == "stream" else schema.vocabulary(column)
+
+
+@dataclass
+class _Selection:
+    """The selected rows of one table as code arrays, computed once and shared by all aggregates."""
+
+    table: pd.DataFrame
+    mask: np.ndarray
+    _cache: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def codes(self, column: str) -> np.ndarray:
+        if column not in self._cache:
+            self._cache[column] = _codes(self.table[column], _vocab(column))[self.mask].astype(np.intp)
+        return self._cache[column]
+
+    def months(self) -> np.ndarray:
+        if MONTH not in self._cache:
+            self._cache[MONTH] = _months_of(self.table)[self.mask]
+        return self._cache[MONTH]
+
+    def weights(self, column: str) -> np.ndarray:
+        if column not in self._cache:
+            self._cache[column] = self.table[column].to_numpy(dtype=np.float64)[self.mask]
+        return self._cache[column]
+
+    def __len__(self) -> int:
+        return int(self.mask.sum())
+
+
+def _in_window(months: np.ndarray, start: pd.Period | None, end: pd.Period | None) -> np.ndarray | None:
+    mask = None
+    if start is not None:
+        mask = months >= start.ordinal
+    if end is not None:
+        upper = months <= end.ordinal
+        mask = upper if mask is None else mask & upper
+    return mask
+
+
+def _events_mask(events: pd.DataFrame, f: Filters, *, window: bool = True) -> np.ndarray:
+    mask = np.ones(len(events), dtype=bool)
+    streams = f.event_streams()
+    if len(streams) < len(schema.STREAMS):
+        mask &= _selected(_codes(events["stream"], schema.ALL_STREAMS), schema.ALL_STREAMS, streams)
+    for name in _EVENT_FILTERS:
+        values = getattr(f, name)
+        if values:
+            column = _FIELDS[name][1]
+            vocabulary = _vocab(column)
+            mask &= _selected(_codes(events[column], vocabulary), vocabulary, values)
+    if window:
+        in_window = _in_window(_months_of(events), f.start, f.end)
+        if in_window is not None:
+            mask &= in_window
+    return mask
+
+
+def _flows_mask(flows: pd.DataFrame, f: Filters, *, window: bool = True) -> np.ndarray:
+    if not f.displacement:
+        return np.zeros(len(flows), dtype=bool)
+    mask = np.ones(len(flows), dtype=bool)
+    if f.states:
+        origin = _selected(_codes(flows["origin_pcode"], schema.STATE_PCODES), schema.STATE_PCODES, f.states)
+        destination = _selected(
+            _codes(flows["destination_pcode"], schema.STATE_PCODES), schema.STATE_PCODES, f.states
+        )
+        mask &= origin | destination
+    if f.population_types:
+        vocabulary = schema.POPULATION_TYPES
+        mask &= _selected(_codes(flows["population_type"], vocabulary), vocabulary, f.population_types)
+    if window:
+        in_window = _in_window(_months_of(flows), f.start, f.end)
+        if in_window is not None:
+            mask &= in_window
+    return mask
+
+
+def filter_events(events: pd.DataFrame, f: Filters | None = None) -> pd.DataFrame:
+    """The events rows the filters select (all of them when ``f`` is None)."""
+    if f is None:
+        return events
+    return events[_events_mask(events, f)]
+
+
+def filter_flows(flows: pd.DataFrame, f: Filters | None = None) -> pd.DataFrame:
+    """The flows rows the filters select: months in the window, a selected state as origin or destination."""
+    if f is None:
+        return flows
+    return flows[_flows_mask(flows, f)]
+
+
+def _events_selection(events: pd.DataFrame, f: Filters | None) -> _Selection:
+    return _Selection(events, _events_mask(events, f or Filters()))
+
+
+def _flows_selection(flows: pd.DataFrame, f: Filters | None) -> _Selection:
+    return _Selection(flows, _flows_mask(flows, f or Filters()))
+
+
+# ---------------------------------------------------------------------------------------------- aggregates
+
+
+def _bincount(keys: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
+    return np.rint(np.bincount(keys, weights=weights, minlength=size)).astype(np.int64)
+
+
+def _cross(sel: _Selection, column: str, streams: tuple[str, ...]) -> pd.DataFrame:
+    """value by (``column``, stream) for every code of ``column`` and every stream in ``streams``."""
+    vocabulary = _vocab(column)
+    codes = sel.codes(column)
+    stream = sel.codes("stream")
+    known = codes >= 0
+    counts = _bincount(
+        stream[known] * len(vocabulary) + codes[known],
+        sel.weights("count")[known],
+        len(schema.ALL_STREAMS) * len(vocabulary),
+    ).reshape(len(schema.ALL_STREAMS), len(vocabulary))
+    rows = [schema.ALL_STREAMS.index(s) for s in streams]
+    return pd.DataFrame(
+        {
+            "stream": np.repeat(np.array(streams, dtype=object), len(vocabulary)),
+            column: np.tile(np.array(vocabulary, dtype=object), len(streams)),
+            "value": counts[rows].ravel(),
+        }
+    )
+
+
+def _streams(f: Filters | None) -> tuple[str, ...]:
+    return (f or Filters()).event_streams()
+
+
+def by_state(events: pd.DataFrame, f: Filters | None = None) -> pd.DataFrame:
+    """``stream, state_pcode, value``: a row per selected stream and each of the 19 states, zeros included."""
+    return _by_state(_events_selection(events, f), _streams(f))
+
+
+def _by_state(sel: _Selection, streams: tuple[str, ...]) -> pd.DataFrame:
+    return _cross(sel, "state_pcode", streams)
+
+
+def by_office(events: pd.DataFrame, f: Filters | None = None) -> pd.DataFrame:
+    """``stream, office, value``: a row per selected stream and office of geo/offices.csv, zeros included."""
+    return _cross(_events_selection(events, f), "office", _streams(f))
+
+
+def by_category(events: pd.DataFrame, f: Filters | None = None) -> pd.DataFrame:
+    """``stream, category, value``: each selected stream with its own categories, zeros included."""
+    return _by_category(_events_selection(events, f), _streams(f))
+
+
+def _by_category(sel: _Selection, streams: tuple[str, ...]) -> pd.DataFrame:
+    table = _cross(sel, "category", streams)
+    own = [c in schema.CATEGORIES[s] for s, c in zip(table["stream"], table["category"], strict=True)]
+    table = table[own]
+    order = {(s, c): i for s in streams for i, c in enumerate(schema.CATEGORIES[s])}
+    keys = [order[(s, c)] for s, c in zip(table["stream"], table["category"], strict=True)]
+    return (
+        table.assign(_order=keys)
+        .sort_values(["stream", "_order"], key=_stream_key)
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
+
+
+def _stream_key(column: pd.Series) -> pd.Series:
+    if column.name == "stream":
+        return column.map(schema.ALL_STREAMS.index)
+    return column
+
+
+def by_nationality(events: pd.DataFrame, f: Filters | None = None) -> pd.DataFrame:
+    """``stream, nationality, value``: nationalities with at least one person, largest first per stream."""
+    return _by_nationality(_events_selection(events, f), _streams(f))
+
+
+def _by_nationality(sel: _Selection, streams: tuple[str, ...]) -> pd.DataFrame:
+    table = _cross(sel, "nationality", streams)
+    table = table[table["value"] > 0]
+    return _sorted_desc(table, "nationality")
+
+
+def _sorted_desc(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    order = table.assign(_stream=table["stream"].map(schema.ALL_STREAMS.index), _neg=-table["value"])
+    order = order.sort_values(["_stream", "_neg", column], kind="stable")
+    return order.drop(columns=["_stream", "_neg"]).reset_index(drop=True)
+
+
+def period_ordinals(months: np.ndarray, freq: Freq) -> np.ndarray:
+    """Month ordinals to ``pandas.Period`` ordinals at ``freq`` (months, quarters or years since 1970)."""
+    if freq == "M":
+        return months
+    if freq == "Q":
+        return (months // 12) * 4 + (months % 12) // 3
+    if freq == "Y":
+        return months // 12
+    raise ValueError(f"freq must be one of {', '.join(FREQS)}, not {freq!r}")
+
+
+def window(
+    events: pd.DataFrame, flows: pd.DataFrame | None = None, f: Filters | None = None
+) -> tuple[pd.Period, pd.Period] | None:
+    """The filter's months, an open bound replaced by the first or last month of the data (all rows).
+
+    None when a bound is open and there is no data to close it.
+    """
+    f = f or Filters()
+    start, end = f.start, f.end
+    if start is None or end is None:
+        tables = [t for t in (events, flows) if t is not None and len(t)]
+        if not tables:
+            return None
+        months = [_months_of(t) for t in tables]
+        if start is None:
+            start = min(_period(int(m.min())) for m in months)
+            start = start if end is None else min(start, end)
+        if end is None:
+            end = max(max(_period(int(m.max())) for m in months), start)
+    return start, end
+
+
+def _period(ordinal: int, freq: str = "M") -> pd.Period:
+    return pd.Period(ordinal=ordinal, freq=freq)
+
+
+def _period_axis(span: tuple[pd.Period, pd.Period] | None, freq: Freq) -> tuple[int, int]:
+    """First ordinal and number of periods of ``span`` at ``freq``."""
+    if span is None:
+        return 0, 0
+    first, last = (int(period_ordinals(np.array([p.ordinal]), freq)[0]) for p in span)
+    return first, last - first + 1
+
+
+def _by_period(
+    events: _Selection, flows: _Selection | None, streams: tuple[str, ...], span, freq: Freq
+) -> pd.DataFrame:
+    first, n = _period_axis(span, freq)
+    parts = []
+    names = list(streams)
+    if n:
+        ordinals = period_ordinals(events.months(), freq) - first
+        inside = (ordinals >= 0) & (ordinals < n)
+        keys = events.codes("stream")[inside] * n + ordinals[inside]
+        counts = _bincount(keys, events.weights("count")[inside], len(schema.ALL_STREAMS) * n)
+        counts = counts.reshape(len(schema.ALL_STREAMS), n)
+        parts = [counts[schema.ALL_STREAMS.index(s)] for s in streams]
+        if flows is not None:
+            ordinals = period_ordinals(flows.months(), freq) - first
+            inside = (ordinals >= 0) & (ordinals < n)
+            parts.append(_bincount(ordinals[inside], flows.weights("individuals")[inside], n))
+            names.append(schema.DISPLACEMENT)
+    starts = pd.PeriodIndex.from_ordinals(np.arange(first, first + n), freq=freq).to_timestamp(how="start")
+    return pd.DataFrame(
+        {
+            "stream": np.repeat(np.array(names, dtype=object), n),
+            "period": np.tile(starts.to_numpy(), len(names)),
+            "value": np.concatenate(parts) if parts else np.array([], dtype=np.int64),
+        }
+    )
+
+
+def by_period(
+    events: pd.DataFrame, f: Filters | None = None, freq: Freq = "M", flows: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """``stream, period, value``: every month, quarter or year of the window (zeros included) per stream.
+
+    ``period`` is the first day of the period (a Timestamp, which plots well). The window is the filter's,
+    its open bounds closed by the data (``window``). With ``flows``, displacement is a stream too.
+    """
+    if freq not in FREQS:
+        raise ValueError(f"freq must be one of {', '.join(FREQS)}, not {freq!r}")
+    f = f or Filters()
+    flows_sel = _flows_selection(flows, f) if flows is not None and f.displacement else None
+    return _by_period(
+        _events_selection(events, f), flows_sel, f.event_streams(), window(events, flows, f), freq
+    )
+
+
+def _displacement_by_state(sel: _Selection, side: str = "destination") -> pd.DataFrame:
+    column = f"{side}_pcode"
+    counts = _bincount(sel.codes(column), sel.weights("individuals"), len(schema.STATE_PCODES))
+    return pd.DataFrame(
+        {
+            "stream": schema.DISPLACEMENT,
+            "state_pcode": np.array(schema.STATE_PCODES, dtype=object),
+            "value": counts,
+        }
+    )
+
+
+def displacement_by_state(
+    flows: pd.DataFrame, f: Filters | None = None, side: Literal["origin", "destination"] = "destination"
+) -> pd.DataFrame:
+    """``stream, state_pcode, value``: people displaced into (or out of) each of the 19 states, zeros too.
+
+    Same shape as ``by_state`` with ``stream`` = "displacement", so one map can show any stream.
+    """
+    if side not in ("origin", "destination"):
+        raise ValueError(f"side must be origin or destination, not {side!r}")
+    return _displacement_by_state(_flows_selection(flows, f), side)
+
+
+def _pairs(
+    origin: np.ndarray, destination: np.ndarray, weights: np.ndarray, origins, destinations
+) -> pd.DataFrame:
+    known = (origin >= 0) & (destination >= 0)
+    size = len(destinations)
+    counts = _bincount(origin[known] * size + destination[known], weights[known], len(origins) * size)
+    nonzero = np.flatnonzero(counts)
+    return pd.DataFrame(
+        {
+            "origin": np.array(origins, dtype=object)[nonzero // size],
+            "destination": np.array(destinations, dtype=object)[nonzero % size],
+            "value": counts[nonzero],
+        }
+    )
+
+
+def _state_flows(sel: _Selection) -> pd.DataFrame:
+    table = _pairs(
+        sel.codes("origin_pcode"), sel.codes("destination_pcode"), sel.weights("individuals"),
+        schema.STATE_PCODES, schema.STATE_PCODES,
+    )  # fmt: skip
+    return table.rename(columns={"origin": "origin_pcode", "destination": "destination_pcode"})
+
+
+def state_flows(flows: pd.DataFrame, f: Filters | None = None) -> pd.DataFrame:
+    """``origin_pcode, destination_pcode, value``: people displaced, for every pair with at least one.
+
+    Displacement within a state (origin = destination) is a pair like any other.
+    """
+    return _state_flows(_flows_selection(flows, f))
+
+
+ReturnOrigin = Literal["state_pcode", "office"]
+
+
+def _return_flows(sel: _Selection, origin: ReturnOrigin) -> pd.DataFrame:
+    is_return = sel.codes("stream") == schema.ALL_STREAMS.index("return")
+    table = _pairs(
+        sel.codes(origin)[is_return], sel.codes("destination")[is_return], sel.weights("count")[is_return],
+        _vocab(origin), _vocab("destination"),
+    )  # fmt: skip
+    return table.rename(columns={"origin": origin})
+
+
+def return_flows(
+    events: pd.DataFrame, f: Filters | None = None, origin: ReturnOrigin = "state_pcode"
+) -> pd.DataFrame:
+    """``<origin>, destination, value``: voluntary returns from a state (or office) to a country (ISO3).
+
+    Only pairs with at least one person; empty when the filter leaves out the return stream.
+    """
+    if origin not in ("state_pcode", "office"):
+        raise ValueError(f"origin must be state_pcode or office, not {origin!r}")
+    return _return_flows(_events_selection(events, f), origin)
+
+
+# ---------------------------------------------------------------------------------------------- KPIs
+
+
+KPI_COLUMNS = ("stream", "value", "previous", "change", "change_pct")
+
+
+def previous_window(span: tuple[pd.Period, pd.Period]) -> tuple[pd.Period, pd.Period]:
+    """The months just before ``span``, as many as it has."""
+    start, end = span
+    length = (end - start).n + 1
+    return start - length, start - 1
+
+
+def kpis(events: pd.DataFrame, flows: pd.DataFrame | None = None, f: Filters | None = None) -> pd.DataFrame:
+    """``stream, value, previous, change, change_pct``: totals per selected stream and their change.
+
+    ``previous`` is the total over the same number of months just before the window, with the same other
+    filters; it is NA when that period starts before the table's first month (no fair comparison).
+    ``change`` is value - previous and ``change_pct`` 100 * change / previous (NA when previous is 0 or NA).
+    Not suppressed: ``view_data`` does that.
+    """
+    f = f or Filters()
+    span = window(events, flows, f)
+    rows = _event_kpis(events, _events_mask(events, f, window=False), f.event_streams(), span)
+    if flows is not None and f.displacement:
+        rows.append(_flow_kpi(flows, _flows_mask(flows, f, window=False), span))
+    return _kpi_frame(rows)
+
+
+def _event_kpis(events: pd.DataFrame, base: np.ndarray, streams: tuple[str, ...], span) -> list[tuple]:
+    months = _months_of(events)
+    stream_codes = _codes(events["stream"], schema.ALL_STREAMS)
+    weights = events["count"].to_numpy(dtype=np.float64)
+    current, previous = _windows(months, span)
+    now = _bincount(stream_codes[base & current], weights[base & current], len(schema.ALL_STREAMS))
+    before = None
+    if previous is not None:
+        before = _bincount(stream_codes[base & previous], weights[base & previous], len(schema.ALL_STREAMS))
+    rows = []
+    for stream in streams:
+        at = schema.ALL_STREAMS.index(stream)
+        rows.append((stream, int(now[at]), None if before is None else int(before[at])))
+    return rows
+
+
+def _flow_kpi(flows: pd.DataFrame, base: np.ndarray, span) -> tuple:
+    months = _months_of(flows)
+    weights = flows["individuals"].to_numpy(dtype=np.float64)
+    current, previous = _windows(months, span)
+    value = int(np.rint(weights[base & current].sum()))
+    before = None if previous is None else int(np.rint(weights[base & previous].sum()))
+    return schema.DISPLACEMENT, value, before
+
+
+def _windows(months: np.ndarray, span) -> tuple[np.ndarray, np.ndarray | None]:
+    """Masks of the window and of the period before it (None when the data does not cover it)."""
+    if span is None:
+        return np.zeros(len(months), dtype=bool), None
+    start, end = span
+    current = (months >= start.ordinal) & (months <= end.ordinal)
+    before_start, before_end = previous_window(span)
+    if not len(months) or before_start.ordinal < int(months.min()):
+        return current, None
+    return current, (months >= before_start.ordinal) & (months <= before_end.ordinal)
+
+
+def _kpi_frame(rows: list[tuple[str, int, int | None]]) -> pd.DataFrame:
+    table = pd.DataFrame(rows, columns=["stream", "value", "previous"])
+    table["value"] = pd.array(table["value"], dtype="Int64")
+    table["previous"] = pd.array(table["previous"], dtype="Int64")
+    return _with_change(table)
+
+
+def _with_change(table: pd.DataFrame) -> pd.DataFrame:
+    change = table["value"] - table["previous"]
+    previous = table["previous"].astype("Float64")
+    pct = (change.astype("Float64") * 100 / previous.where(previous != 0)).round(1)
+    return table.assign(change=change, change_pct=pct)
+
+
+# ---------------------------------------------------------------------------------------------- all views
+
+VIEWS = (
+    "window",
+    "kpis",
+    "by_state",
+    "by_office",
+    "by_period",
+    "by_category",
+    "by_nationality",
+    "return_flows",
+    "state_flows",
+)
+
+
+def view_data(
+    events: pd.DataFrame,
+    flows: pd.DataFrame | None = None,
+    f: Filters | None = None,
+    k: privacy.OperatorK = None,
+    *,
+    freq: Freq = "M",
+    return_origin: ReturnOrigin = "state_pcode",
+) -> dict[str, pd.DataFrame]:
+    """Every aggregate the dashboard shows, suppressed, in one call: what a filter change recomputes.
+
+    Keys (``VIEWS``): ``window`` (one row: start, end, previous_start, previous_end as Periods, NaT-free;
+    empty when there is no data), ``kpis`` (``kpis`` plus ``suppressed`` and ``previous_suppressed``;
+    ``change`` is NA unless both numbers are shown), ``by_state`` (displacement included, by destination),
+    ``by_office``, ``by_period`` (at ``freq``, displacement included), ``by_category``, ``by_nationality``,
+    ``return_flows`` (from ``return_origin``), ``state_flows``. Each frame has ``value`` (Int64, NA where
+    hidden) and ``suppressed``. All of them are protected together (``privacy.protect_linked``): a stream's
+    KPI is the total of its map, trend and breakdowns, so a number hidden in one is hidden in all.
+    ``k`` is the operator's k (one, or per stream), never below the floors of ``privacy.K_FLOORS``.
+    """
+    if freq not in FREQS:
+        raise ValueError(f"freq must be one of {', '.join(FREQS)}, not {freq!r}")
+    f = f or Filters()
+    streams = f.event_streams()
+    span = window(events, flows, f)
+    with_flows = flows is not None and f.displacement
+
+    base = _events_mask(events, f, window=False)
+    current, _ = _windows(_months_of(events), span)
+    ev = _Selection(events, base & current)
+    kpi_rows = _event_kpis(events, base, streams, span)
+    fl = None
+    if with_flows:
+        flow_base = _flows_mask(flows, f, window=False)
+        flow_current, _ = _windows(_months_of(flows), span)
+        fl = _Selection(flows, flow_base & flow_current)
+        kpi_rows.append(_flow_kpi(flows, flow_base, span))
+
+    state = _by_state(ev, streams)
+    displaced = _displacement_by_state(fl) if fl is not None else _empty_like(state)
+    kpi = _kpi_frame(kpi_rows)
+    previous = kpi.loc[kpi["previous"].notna(), ["stream", "previous"]].rename(columns={"previous": "value"})
+    returns = (
+        _return_flows(ev, return_origin)
+        if "return" in streams
+        else _empty_pairs(return_origin, "destination")
+    )
+    pairs = _state_flows(fl) if fl is not None else _empty_pairs("origin_pcode", "destination_pcode")
+
+    per_stream = (("stream",),)
+    L = privacy.Linked
+    tables = {
+        "kpis": L(kpi[["stream", "value"]].astype({"value": "int64"}), ("stream",), margins=()),
+        "previous": L(
+            previous.astype({"value": "int64"}), ("stream",), margins=(), fixed={"window": "previous"}
+        ),
+        "by_state": L(state, ("stream", "state_pcode"), per_stream),
+        "displacement": L(
+            displaced, ("stream", "state_pcode"), per_stream, dims={"state_pcode": "destination_pcode"}
+        ),
+        "by_office": L(_cross(ev, "office", streams), ("stream", "office"), per_stream),
+        "by_period": L(
+            _by_period(ev, fl, streams, span, freq),
+            ("stream", "period"),
+            per_stream,
+            dims={"period": f"period_{freq}"},
+        ),
+        "by_category": L(_by_category(ev, streams), ("stream", "category"), per_stream),
+        "by_nationality": L(_by_nationality(ev, streams), ("stream", "nationality"), per_stream),
+        "return_flows": L(
+            returns,
+            (return_origin, "destination"),
+            ((return_origin,), ("destination",), ()),
+            fixed={"stream": "return"},
+        ),
+        "state_flows": L(
+            pairs,
+            ("origin_pcode", "destination_pcode"),
+            (("origin_pcode",), ("destination_pcode",), ()),
+            fixed={"stream": schema.DISPLACEMENT},
+        ),
+    }
+    protected = privacy.protect_linked(tables, privacy.k_by_stream(k))
+    out = {name: p.cells for name, p in protected.items() if name not in ("kpis", "previous", "displacement")}
+    out["by_state"] = pd.concat([out["by_state"], protected["displacement"].cells], ignore_index=True)
+    out["kpis"] = _protected_kpis(kpi, protected["kpis"].cells, protected["previous"].cells)
+    out["window"] = _window_frame(span)
+    return {name: out[name] for name in VIEWS}
+
+
+def _empty_like(table: pd.DataFrame) -> pd.DataFrame:
+    return table.iloc[:0]
+
+
+def _empty_pairs(origin: str, destination: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            origin: pd.Series(dtype=object),
+            destination: pd.Series(dtype=object),
+            "value": pd.Series(dtype=np.int64),
+        }
+    )
+
+
+def _protected_kpis(kpi: pd.DataFrame, current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+    hidden_now = current[privacy.SUPPRESSED].to_numpy()
+    hidden_before = kpi["stream"].map(previous.set_index("stream")[privacy.SUPPRESSED]).fillna(False)
+    table = kpi[["stream"]].assign(
+        value=kpi["value"].mask(hidden_now),
+        previous=kpi["previous"].mask(hidden_before.to_numpy(dtype=bool)),
+    )
+    table = _with_change(table)
+    table[privacy.SUPPRESSED] = hidden_now
+    table["previous_suppressed"] = hidden_before.to_numpy(dtype=bool)
+    return table
+
+
+def _window_frame(span) -> pd.DataFrame:
+    columns = ["start", "end", "previous_start", "previous_end"]
+    if span is None:
+        return pd.DataFrame({c: pd.Series(dtype="period[M]") for c in columns})
+    return pd.DataFrame([[*span, *previous_window(span)]], columns=columns)

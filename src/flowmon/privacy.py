@@ -1,0 +1,364 @@
+"""Small-cell suppression: the last step before a count is shown or exported.
+
+Rules (see DESIGN.md, Privacy):
+
+* **Primary suppression.** A count from 1 to k-1 is hidden. k is 5 by default and 11 for trafficking
+  referrals (CTDC publishes with k = 11); the operator may raise k (``k_for(stream, operator_k)``), never
+  lower it below these floors. Zeros are shown: a zero reveals nobody.
+* **Complementary suppression.** A table is published with totals (its *margins*: the KPI of a stream is the
+  total of the map, of the trend and of the breakdowns). Every total and the cells it sums form an equation;
+  an equation with exactly one hidden member gives that member away (total minus the shown cells). So
+  until no equation has exactly one hidden member, the smallest shown non-zero cell of such an equation is
+  hidden too (a total only when no cell is left). Because a hidden member is then never alone in an
+  equation, and hidden cells are never zero, no hidden cell equals a shown total minus the shown cells.
+* **Totals stay true.** A total is either the true total or hidden; it is never recomputed from the shown
+  cells. A total that could give a cell away is hidden by the same rule, and a total from 1 to k-1 is
+  hidden like any count.
+* **Linked tables.** Numbers that count the same people in several tables (the caseload KPI is the total of
+  the caseload map, trend, office and service tables) are one member of the problem, identified by what they
+  count (``stream=caseload``), so a number hidden in one table is hidden in all (``protect_linked``).
+
+Limits, on purpose: the rule protects against a total minus shown cells, not against every linear
+combination of several tables (an interval attack on a two-way table can narrow a hidden pair down) nor
+against differencing two filtered views; a table that is not declared linked (nationalities and return
+destinations often count the same people) is protected on its own.
+
+Output: the table with its ``value`` as nullable integers (NA where hidden) and a boolean ``suppressed``
+column, which views use to hatch a state or footnote a cell (``footnote``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from flowmon import schema
+
+DEFAULT_K = 5
+K_FLOORS: dict[str, int] = {
+    "caseload": DEFAULT_K,
+    "return": DEFAULT_K,
+    "referral": 11,
+    "displacement": DEFAULT_K,
+}
+SUPPRESSED = "suppressed"
+
+OperatorK = int | Mapping[str, int] | None
+K = int | Mapping[str, int]
+
+
+def k_for(stream: str, operator_k: OperatorK = None) -> int:
+    """The threshold of ``stream``: its floor, or the operator's k when that is higher.
+
+    ``operator_k`` is one k for every stream or a mapping from stream to k. A k below the stream's floor is an
+    error, not silently raised: an operator who asks for k = 3 must learn that flowmon will not show it.
+    """
+    if stream not in K_FLOORS:
+        raise ValueError(f"unknown stream {stream!r} (expected one of {', '.join(K_FLOORS)})")
+    floor = K_FLOORS[stream]
+    if operator_k is None:
+        return floor
+    if isinstance(operator_k, Mapping):
+        unknown = set(operator_k) - set(K_FLOORS)
+        if unknown:
+            raise ValueError(f"k for unknown stream {sorted(unknown)[0]!r}")
+        if stream not in operator_k:
+            return floor
+        asked = operator_k[stream]
+        if asked < floor:
+            raise ValueError(f"k for {stream} cannot be lowered below {floor} (asked {asked})")
+        return int(asked)
+    if operator_k < DEFAULT_K:
+        raise ValueError(f"k cannot be lowered below {DEFAULT_K} (asked {operator_k})")
+    return max(floor, int(operator_k))
+
+
+def k_by_stream(operator_k: OperatorK = None) -> dict[str, int]:
+    """``k_for`` of every stream, displacement included."""
+    return {stream: k_for(stream, operator_k) for stream in K_FLOORS}
+
+
+def footnote(streams: Iterable[str] = schema.ALL_STREAMS, operator_k: OperatorK = None) -> str:
+    """One sentence for the footnote of a view that hides cells."""
+    ks = {stream: k_for(stream, operator_k) for stream in streams}
+    groups: dict[int, list[str]] = {}
+    for stream, k in ks.items():
+        groups.setdefault(k, []).append(stream)
+    if len(groups) <= 1:
+        k = next(iter(groups), DEFAULT_K)
+        bounds = f"from 1 to {k - 1}"
+    else:
+        parts = [f"1 to {k - 1} for {', '.join(names)}" for k, names in sorted(groups.items())]
+        bounds = "from " + "; ".join(parts)
+    return f"* hidden: counts {bounds}, and other counts that would let them be worked out from the totals."
+
+
+# ---------------------------------------------------------------------------------------------- the solver
+
+
+def complementary(
+    values: np.ndarray,
+    hidden: np.ndarray,
+    equations: Sequence[np.ndarray],
+    *,
+    level: np.ndarray | None = None,
+) -> np.ndarray:
+    """Hide more members until no equation has exactly one hidden member; returns the new hidden mask.
+
+    ``values`` are the non-negative members, ``hidden`` the primary suppression, each equation the indices of
+    the members that add up (a total and its parts: which is which does not matter to the rule). The member
+    hidden to protect another is the finest (lowest ``level``: 0 for a cell, more for coarser totals) shown
+    non-zero member of the equation, the smallest of those, the first on ties. Always terminates: each
+    step hides one more member.
+    """
+    values = np.asarray(values)
+    hidden = np.array(hidden, dtype=bool)
+    if not equations:
+        return hidden
+    level = np.zeros(len(values), dtype=np.int64) if level is None else np.asarray(level, dtype=np.int64)
+    # Preference order: finer members before coarser totals, then by value, then by position.
+    preference = np.empty(len(values), dtype=np.int64)
+    preference[np.lexsort((np.arange(len(values)), values, level))] = np.arange(len(values))
+    members = np.concatenate(equations)
+    starts = np.cumsum([0, *(len(e) for e in equations[:-1])])
+    nonempty = np.array([len(e) > 0 for e in equations])
+    while True:
+        counts = np.add.reduceat(hidden[members].astype(np.int64), starts) * nonempty
+        alone = np.flatnonzero(counts == 1)
+        if not len(alone):
+            return hidden
+        for e in alone:
+            eq = equations[e]
+            if hidden[eq].sum() != 1:  # fixed meanwhile by an earlier pick
+                continue
+            candidates = eq[~hidden[eq] & (values[eq] > 0)]
+            if not len(candidates):
+                # Only possible if the equation does not add up (a total that is not its parts' sum).
+                raise ValueError("inconsistent table: a total does not equal the sum of its cells")
+            hidden[candidates[np.argmin(preference[candidates])]] = True
+
+
+# ---------------------------------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True)
+class Linked:
+    """One table of a linked protection problem.
+
+    ``keys`` are the columns that identify a cell; ``margins`` the totals published with the table, each as
+    the columns it keeps (``()`` is the grand total, ``("stream",)`` a total per stream). ``fixed`` adds
+    what every row counts without a column for it (``{"stream": "return"}``) and ``dims`` renames columns
+    to the dimension they mean in other tables (``{"state_pcode": "destination_pcode"}``): two members with
+    the same dimensions and values count the same people and are one member.
+    """
+
+    frame: pd.DataFrame
+    keys: tuple[str, ...]
+    margins: tuple[tuple[str, ...], ...] = ((),)
+    value: str = "value"
+    fixed: Mapping[str, Hashable] = field(default_factory=dict)
+    dims: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Protected:
+    """A protected table: its cells and its totals (one frame per margin), each with ``suppressed``."""
+
+    cells: pd.DataFrame
+    totals: dict[tuple[str, ...], pd.DataFrame]
+
+    def total(self, margin: tuple[str, ...] = ()) -> pd.DataFrame:
+        return self.totals[tuple(margin)]
+
+
+class _Members:
+    """Members of the problem, one per distinct identity (what they count), with their values and k."""
+
+    def __init__(self, k: K) -> None:
+        self.k = k
+        self.index: dict[tuple, int] = {}
+        self.values: list[int] = []
+        self.thresholds: list[int] = []
+
+    def add(self, identity: tuple, value: int, threshold: int) -> int:
+        at = self.index.get(identity)
+        if at is None:
+            at = self.index[identity] = len(self.values)
+            self.values.append(value)
+            self.thresholds.append(threshold)
+            return at
+        if self.values[at] != value:
+            raise ValueError(f"linked tables disagree on {dict(identity)}: {self.values[at]} and {value}")
+        self.thresholds[at] = max(self.thresholds[at], threshold)
+        return at
+
+    def levels(self) -> np.ndarray:
+        """How coarse each member is: the fewer dimensions it is identified by, the more it adds up."""
+        dims = np.array([len(identity) for identity in self.index], dtype=np.int64)
+        return dims.max(initial=0) - dims
+
+    def threshold(self, streams: Iterable[Hashable]) -> int:
+        if not isinstance(self.k, Mapping):
+            return int(self.k)
+        ks = [self.k[s] for s in streams if s in self.k]
+        return max(ks) if ks else max(self.k.values(), default=DEFAULT_K)
+
+
+def _identity(fixed: Mapping[str, Hashable], dims: Sequence[str], values: Sequence[Hashable]) -> tuple:
+    return tuple(sorted({**fixed, **dict(zip(dims, values, strict=True))}.items()))
+
+
+def _plain(value: Hashable) -> Hashable:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+@dataclass
+class _Layout:
+    cells: np.ndarray  # member index of each row
+    totals: dict[tuple[str, ...], tuple[pd.DataFrame, np.ndarray]]
+
+
+def _check(table: Linked, name: str) -> None:
+    columns = set(table.frame.columns)
+    missing = [c for c in (*table.keys, table.value) if c not in columns]
+    if missing:
+        raise ValueError(f"table {name!r} has no column {missing[0]!r}")
+    for margin in table.margins:
+        if not set(margin) <= set(table.keys):
+            raise ValueError(f"table {name!r}: margin {margin} is not made of its keys {table.keys}")
+    values = table.frame[table.value]
+    if values.isna().any() or (values < 0).any():
+        raise ValueError(f"table {name!r}: {table.value} must be counts (no missing or negative values)")
+    if table.frame.duplicated(list(table.keys)).any():
+        raise ValueError(f"table {name!r}: two rows have the same {', '.join(table.keys)}")
+
+
+def protect_linked(tables: Mapping[str, Linked], k: K = DEFAULT_K) -> dict[str, Protected]:
+    """Protect tables that share members together (see the module's docstring); ``k`` is one k or per stream.
+
+    A table's rows need not include zeros; its totals are the sums of its rows.
+    """
+    members = _Members(k)
+    equations: list[np.ndarray] = []
+    layouts: dict[str, _Layout] = {}
+    for name, table in tables.items():
+        _check(table, name)
+        layouts[name] = _layout(table, members, equations)
+    values = np.array(members.values, dtype=np.int64)
+    thresholds = np.array(members.thresholds, dtype=np.int64)
+    primary = (values >= 1) & (values < thresholds)
+    hidden = complementary(values, primary, equations, level=members.levels())
+    return {name: _result(tables[name], layouts[name], hidden) for name in tables}
+
+
+def _layout(table: Linked, members: _Members, equations: list[np.ndarray]) -> _Layout:
+    frame = table.frame
+    fixed = {d: _plain(v) for d, v in table.fixed.items()}
+    stream_fixed = [fixed["stream"]] if "stream" in fixed else None
+
+    def dims(columns: Sequence[str]) -> list[str]:
+        return [table.dims.get(c, c) for c in columns]
+
+    key_rows = [tuple(_plain(v) for v in row) for row in frame[list(table.keys)].itertuples(index=False)]
+    streams = (
+        [_plain(s) for s in frame["stream"]]
+        if "stream" in table.keys
+        else (stream_fixed or [None]) * len(frame)
+    )
+    values = frame[table.value].to_numpy(dtype=np.int64)
+    key_dims = dims(table.keys)
+    cells = np.array(
+        [
+            members.add(_identity(fixed, key_dims, key), int(v), members.threshold([s]))
+            for key, v, s in zip(key_rows, values, streams, strict=True)
+        ],
+        dtype=np.int64,
+    )
+    # Each margin's totals, and which rows (cells) fall in each total's group.
+    position = {c: i for i, c in enumerate(table.keys)}
+    groups: dict[tuple[str, ...], dict[tuple, list[int]]] = {}
+    totals: dict[tuple[str, ...], tuple[pd.DataFrame, np.ndarray]] = {}
+    for margin in map(tuple, table.margins):
+        group: dict[tuple, list[int]] = {}
+        for row, key in enumerate(key_rows):
+            group.setdefault(tuple(key[position[c]] for c in margin), []).append(row)
+        groups[margin] = group
+        margin_dims = dims(margin)
+        index = []
+        for label, rows in group.items():
+            row_streams = stream_fixed or sorted({streams[r] for r in rows}, key=str)
+            total = int(values[rows].sum())
+            index.append(
+                members.add(_identity(fixed, margin_dims, label), total, members.threshold(row_streams))
+            )
+        frame_totals = pd.DataFrame(list(group), columns=list(margin)) if margin else pd.DataFrame(index=[0])
+        frame_totals[table.value] = [int(values[rows].sum()) for rows in group.values()] or [0]
+        totals[margin] = (frame_totals, np.array(index, dtype=np.int64))
+        # The total equals the sum of its cells ...
+        for at, rows in zip(index, group.values(), strict=True):
+            equations.append(np.array([at, *cells[rows]], dtype=np.int64))
+    # ... and the sum of the totals of any finer margin inside it.
+    for coarse in groups:
+        for fine in groups:
+            if set(coarse) < set(fine):
+                fine_index = totals[fine][1]
+                fine_labels = list(groups[fine])
+                inside: dict[tuple, list[int]] = {}
+                for i, label in enumerate(fine_labels):
+                    inside.setdefault(tuple(label[fine.index(c)] for c in coarse), []).append(fine_index[i])
+                coarse_labels = list(groups[coarse])
+                for label, parts in inside.items():
+                    at = totals[coarse][1][coarse_labels.index(label)]
+                    equations.append(np.array([at, *parts], dtype=np.int64))
+    return _Layout(cells=cells, totals=totals)
+
+
+def _shown(frame: pd.DataFrame, value: str, hidden: np.ndarray) -> pd.DataFrame:
+    out = frame.copy()
+    out[value] = pd.array(frame[value].to_numpy(dtype=np.int64), dtype="Int64")
+    out.loc[hidden, value] = pd.NA
+    out[SUPPRESSED] = hidden
+    return out
+
+
+def _result(table: Linked, layout: _Layout, hidden: np.ndarray) -> Protected:
+    cells = _shown(table.frame.reset_index(drop=True), table.value, hidden[layout.cells])
+    totals = {
+        margin: _shown(frame, table.value, hidden[index] if len(index) else np.zeros(len(frame), dtype=bool))
+        for margin, (frame, index) in layout.totals.items()
+    }
+    return Protected(cells=cells, totals=totals)
+
+
+def protect(
+    table: pd.DataFrame,
+    keys: Sequence[str] | None = None,
+    margins: Sequence[Sequence[str]] = ((),),
+    *,
+    value: str = "value",
+    k: K = DEFAULT_K,
+) -> Protected:
+    """Protect one table: cells and published totals (``margins``, see ``Linked``).
+
+    ``keys`` default to every column but ``value``. ``k`` is one k, or a mapping from stream to k read from
+    the table's ``stream`` column (use ``k_by_stream(operator_k)``).
+    """
+    keys = tuple(c for c in table.columns if c != value) if keys is None else tuple(keys)
+    linked = Linked(frame=table, keys=keys, margins=tuple(tuple(m) for m in margins), value=value)
+    return protect_linked({"table": linked}, k)["table"]
+
+
+def suppress(
+    table: pd.DataFrame,
+    value: str = "value",
+    *,
+    k: K = DEFAULT_K,
+    margins: Sequence[Sequence[str]] = ((),),
+    keys: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """``table`` with ``value`` hidden (NA) where it is from 1 to k-1 or could reveal such a count through
+    one of the published ``margins`` (default: the grand total), and a boolean ``suppressed`` column."""
+    return protect(table, keys, margins, value=value, k=k).cells
