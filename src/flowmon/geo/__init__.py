@@ -2,6 +2,7 @@
 and country points. Everything is joined on COD-AB admin-1 pcodes (SD01..SD19)."""
 
 from flowmon.geo.gazetteer import Match, match_names, match_table, name_key, normalise, states, to_pcode
+from flowmon.geo.offices import office_code, offices, open_on
 
 __all__ = [
     "Match",
@@ -9,6 +10,9 @@ __all__ = [
     "match_table",
     "name_key",
     "normalise",
+    "office_code",
+    "offices",
+    "open_on",
     "states",
     "to_pcode",
 ]
