@@ -17,6 +17,7 @@ one round.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -29,6 +30,7 @@ from flowmon import privacy, schema
 Freq = Literal["M", "Q", "Y"]
 FREQS: tuple[Freq, ...] = ("M", "Q", "Y")
 MONTH = "month"
+_MONTH_TEXT = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 
 # Filter field -> (query name, events column, vocabulary).
 _FIELDS = {
@@ -54,6 +56,8 @@ def _vocabulary(name: str) -> tuple[str, ...]:
 def _month(value: object, name: str) -> pd.Period | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    if isinstance(value, str) and not _MONTH_TEXT.match(value.strip()):
+        raise ValueError(f"{name}: {value!r} is not a month (YYYY-MM)")
     try:
         return pd.Period(value, freq="M")
     except (ValueError, TypeError) as error:
@@ -742,14 +746,14 @@ def _empty_pairs(origin: str, destination: str) -> pd.DataFrame:
 
 def _protected_kpis(kpi: pd.DataFrame, current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
     hidden_now = current[privacy.SUPPRESSED].to_numpy()
-    hidden_before = kpi["stream"].map(previous.set_index("stream")[privacy.SUPPRESSED]).fillna(False)
+    hidden = dict(zip(previous["stream"], previous[privacy.SUPPRESSED], strict=True))
+    hidden_before = np.array([bool(hidden.get(s, False)) for s in kpi["stream"]], dtype=bool)
     table = kpi[["stream"]].assign(
-        value=kpi["value"].mask(hidden_now),
-        previous=kpi["previous"].mask(hidden_before.to_numpy(dtype=bool)),
+        value=kpi["value"].mask(hidden_now), previous=kpi["previous"].mask(hidden_before)
     )
     table = _with_change(table)
     table[privacy.SUPPRESSED] = hidden_now
-    table["previous_suppressed"] = hidden_before.to_numpy(dtype=bool)
+    table["previous_suppressed"] = hidden_before
     return table
 
 
