@@ -340,22 +340,13 @@ def by_category(events: pd.DataFrame, f: Filters | None = None) -> pd.DataFrame:
 
 def _by_category(sel: _Selection, streams: tuple[str, ...]) -> pd.DataFrame:
     table = _cross(sel, "category", streams)
-    own = [c in schema.CATEGORIES[s] for s, c in zip(table["stream"], table["category"], strict=True)]
-    table = table[own]
-    order = {(s, c): i for s in streams for i, c in enumerate(schema.CATEGORIES[s])}
-    keys = [order[(s, c)] for s, c in zip(table["stream"], table["category"], strict=True)]
-    return (
-        table.assign(_order=keys)
-        .sort_values(["stream", "_order"], key=_stream_key)
-        .drop(columns="_order")
-        .reset_index(drop=True)
-    )
-
-
-def _stream_key(column: pd.Series) -> pd.Series:
-    if column.name == "stream":
-        return column.map(schema.ALL_STREAMS.index)
-    return column
+    vocabulary = _vocab("category")
+    rows = [
+        at * len(vocabulary) + vocabulary.index(category)
+        for at, stream in enumerate(streams)
+        for category in schema.CATEGORIES[stream]
+    ]
+    return table.iloc[rows].reset_index(drop=True)
 
 
 def by_nationality(events: pd.DataFrame, f: Filters | None = None) -> pd.DataFrame:

@@ -16,6 +16,8 @@ from flowmon import __version__
 SUBCOMMANDS = (
     "flowmon.demo",
     "flowmon.serve",
+    "flowmon.ingest.cli",
+    "flowmon.bench",
 )
 
 
