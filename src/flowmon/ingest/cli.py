@@ -1,0 +1,57 @@
+"""``flowmon ingest STREAM FILE... [--report REPORT.json] [--sheet NAME] [--period YYYY-MM]``."""
+
+from __future__ import annotations
+
+import argparse
+
+from flowmon import schema, store
+from flowmon.ingest.pipeline import ingest_files
+from flowmon.ingest.report import dumps
+
+EPILOG = """exit status: 0 every row stored; 1 some rows rejected (the others stored); 2 a file
+unreadable or with nothing usable (nothing stored). Rejected rows are listed with their row number in the
+file, the column, the value and the reason."""
+
+
+def register(subparsers, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "ingest",
+        parents=[common],
+        help="validate exports (CSV, XLSX) and add them to the store",
+        description="Validate case exports or DTM master lists and add them to the store.",
+        epilog=EPILOG,
+    )
+    parser.add_argument(
+        "stream", choices=schema.ALL_STREAMS, metavar="STREAM", help=", ".join(schema.ALL_STREAMS)
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="CSV or XLSX exports")
+    parser.add_argument("--report", metavar="REPORT.json", help="write the report as JSON")
+    parser.add_argument(
+        "--sheet", metavar="NAME", help="the workbook sheet to read (default: the first data sheet)"
+    )
+    parser.add_argument(
+        "--period",
+        metavar="YYYY-MM",
+        help="the round of a DTM file (or the month of a case file without dates)",
+    )
+    parser.add_argument(
+        "--date-order",
+        choices=("DMY", "MDY"),
+        help="read dates like 03/04/2024 as day/month or month/day (default: found from the data)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    result = ingest_files(
+        args.stream,
+        args.files,
+        store.resolve_data_dir(args.data_dir),
+        period=args.period,
+        sheet=args.sheet,
+        date_order=args.date_order,
+    )
+    print(result.summary())
+    if args.report:
+        store.write_text_atomic(args.report, dumps(result.files))
+    return result.exit_code
