@@ -207,8 +207,21 @@ class _Members:
         return max(ks) if ks else max(self.k.values(), default=DEFAULT_K)
 
 
-def _identity(fixed: Mapping[str, Hashable], dims: Sequence[str], values: Sequence[Hashable]) -> tuple:
-    return tuple(sorted({**fixed, **dict(zip(dims, values, strict=True))}.items()))
+def _identifier(fixed: Mapping[str, Hashable], dims: Sequence[str]):
+    """A function from the values of ``dims`` to the identity of the member they name (with ``fixed``)."""
+    if len(set(dims)) != len(dims) or set(dims) & set(fixed):
+        raise ValueError(f"dimensions named twice in {[*fixed, *dims]}")
+    names = sorted([*fixed, *dims])
+    where = {d: i for i, d in enumerate(dims)}
+    fixed_items = {d: (d, v) for d, v in fixed.items()}
+    slots = [(fixed_items.get(n), where.get(n)) for n in names]
+
+    def identity(values: Sequence[Hashable]) -> tuple:
+        return tuple(
+            item if item is not None else (names[n], values[at]) for n, (item, at) in enumerate(slots)
+        )
+
+    return identity
 
 
 def _plain(value: Hashable) -> Hashable:
@@ -232,8 +245,6 @@ def _check(table: Linked, name: str) -> None:
     values = table.frame[table.value]
     if values.isna().any() or (values < 0).any():
         raise ValueError(f"table {name!r}: {table.value} must be counts (no missing or negative values)")
-    if table.frame.duplicated(list(table.keys)).any():
-        raise ValueError(f"table {name!r}: two rows have the same {', '.join(table.keys)}")
 
 
 def protect_linked(tables: Mapping[str, Linked], k: K = DEFAULT_K) -> dict[str, Protected]:
@@ -246,7 +257,7 @@ def protect_linked(tables: Mapping[str, Linked], k: K = DEFAULT_K) -> dict[str, 
     layouts: dict[str, _Layout] = {}
     for name, table in tables.items():
         _check(table, name)
-        layouts[name] = _layout(table, members, equations)
+        layouts[name] = _layout(name, table, members, equations)
     values = np.array(members.values, dtype=np.int64)
     thresholds = np.array(members.thresholds, dtype=np.int64)
     primary = (values >= 1) & (values < thresholds)
@@ -254,7 +265,7 @@ def protect_linked(tables: Mapping[str, Linked], k: K = DEFAULT_K) -> dict[str, 
     return {name: _result(tables[name], layouts[name], hidden) for name in tables}
 
 
-def _layout(table: Linked, members: _Members, equations: list[np.ndarray]) -> _Layout:
+def _layout(name: str, table: Linked, members: _Members, equations: list[np.ndarray]) -> _Layout:
     frame = table.frame
     fixed = {d: _plain(v) for d, v in table.fixed.items()}
     stream_fixed = [fixed["stream"]] if "stream" in fixed else None
@@ -262,18 +273,19 @@ def _layout(table: Linked, members: _Members, equations: list[np.ndarray]) -> _L
     def dims(columns: Sequence[str]) -> list[str]:
         return [table.dims.get(c, c) for c in columns]
 
-    key_rows = [tuple(_plain(v) for v in row) for row in frame[list(table.keys)].itertuples(index=False)]
-    streams = (
-        [_plain(s) for s in frame["stream"]]
-        if "stream" in table.keys
-        else (stream_fixed or [None]) * len(frame)
+    key_rows = (
+        list(zip(*(frame[c].tolist() for c in table.keys), strict=True)) if table.keys else [()] * len(frame)
     )
+    if len(set(key_rows)) != len(key_rows):
+        raise ValueError(f"table {name!r}: two rows have the same {', '.join(table.keys)}")
+    streams = frame["stream"].tolist() if "stream" in table.keys else (stream_fixed or [None]) * len(frame)
     values = frame[table.value].to_numpy(dtype=np.int64)
-    key_dims = dims(table.keys)
+    thresholds = {s: members.threshold([s]) for s in set(streams)}
+    cell_identity = _identifier(fixed, dims(table.keys))
     cells = np.array(
         [
-            members.add(_identity(fixed, key_dims, key), int(v), members.threshold([s]))
-            for key, v, s in zip(key_rows, values, streams, strict=True)
+            members.add(cell_identity(key), v, thresholds[s])
+            for key, v, s in zip(key_rows, values.tolist(), streams, strict=True)
         ],
         dtype=np.int64,
     )
@@ -286,14 +298,12 @@ def _layout(table: Linked, members: _Members, equations: list[np.ndarray]) -> _L
         for row, key in enumerate(key_rows):
             group.setdefault(tuple(key[position[c]] for c in margin), []).append(row)
         groups[margin] = group
-        margin_dims = dims(margin)
+        total_identity = _identifier(fixed, dims(margin))
         index = []
         for label, rows in group.items():
             row_streams = stream_fixed or sorted({streams[r] for r in rows}, key=str)
             total = int(values[rows].sum())
-            index.append(
-                members.add(_identity(fixed, margin_dims, label), total, members.threshold(row_streams))
-            )
+            index.append(members.add(total_identity(label), total, members.threshold(row_streams)))
         frame_totals = pd.DataFrame(list(group), columns=list(margin)) if margin else pd.DataFrame(index=[0])
         frame_totals[table.value] = [int(values[rows].sum()) for rows in group.values()] or [0]
         totals[margin] = (frame_totals, np.array(index, dtype=np.int64))
@@ -317,11 +327,9 @@ def _layout(table: Linked, members: _Members, equations: list[np.ndarray]) -> _L
 
 
 def _shown(frame: pd.DataFrame, value: str, hidden: np.ndarray) -> pd.DataFrame:
-    out = frame.copy()
-    out[value] = pd.array(frame[value].to_numpy(dtype=np.int64), dtype="Int64")
-    out.loc[hidden, value] = pd.NA
-    out[SUPPRESSED] = hidden
-    return out
+    hidden = np.asarray(hidden, dtype=bool)
+    shown = pd.arrays.IntegerArray(frame[value].to_numpy(dtype=np.int64), hidden.copy())
+    return frame.assign(**{value: shown, SUPPRESSED: hidden})
 
 
 def _result(table: Linked, layout: _Layout, hidden: np.ndarray) -> Protected:
