@@ -1,14 +1,19 @@
 """Sudan's geography for flowmon: the pcode gazetteer, offices, the schematic tile map, official boundaries
 and country points. Everything is joined on COD-AB admin-1 pcodes (SD01..SD19)."""
 
+from flowmon.geo.countries import SUDAN_NEIGHBOURS, countries, country_point, neighbour_outlines
 from flowmon.geo.gazetteer import Match, match_names, match_table, name_key, normalise, states, to_pcode
 from flowmon.geo.offices import office_code, offices, open_on
 
 __all__ = [
+    "SUDAN_NEIGHBOURS",
     "Match",
+    "countries",
+    "country_point",
     "match_names",
     "match_table",
     "name_key",
+    "neighbour_outlines",
     "normalise",
     "office_code",
     "offices",
