@@ -155,7 +155,10 @@ def parse_cases(
 
     if stream == "return":
         frame["destination"] = run(
-            "destination", values.parse_country(blank=None), "destination", names_unmatched=True
+            "destination",
+            values.parse_country(blank=schema.UNKNOWN_COUNTRY),
+            "destination",
+            names_unmatched=True,
         )
     else:
         frame["destination"] = None

@@ -77,11 +77,11 @@ class _Seen:
 
     def events(self, accepted: pd.DataFrame, header: str, path: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         hashes = pd.Series(_row_hashes(accepted).to_numpy(), index=accepted.index)
-        earlier = hashes.map(self.records)
+        earlier = hashes.map(self.records).astype(object)
         repeat = hashes.duplicated(keep="first") & earlier.isna()
         first_row = pd.Series(hashes.index, index=hashes.to_numpy()).groupby(level=0).first()
         reasons = earlier.copy()
-        reasons[repeat] = "row " + hashes[repeat].map(first_row).astype(str)
+        reasons[repeat] = ("row " + hashes[repeat].map(first_row).astype(str)).astype(object)
         duplicate = reasons.notna()
         rejections = pd.DataFrame(
             {
