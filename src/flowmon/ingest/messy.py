@@ -3,9 +3,9 @@
 ``write_messy_export(events, path, seed)`` writes what users actually bring: title rows above the header,
 headers in the users' words, state names in several spellings (English, Arabic, transliterations, pcodes),
 office names or codes, nationalities as ISO codes, names or demonyms, dates in several formats, ages in years
-or as groups. A few rows are made wrong on purpose, each in one known way: two bad dates, a state that is not a
-state, a negative count, and an exact repeat of an earlier record. :class:`MessyExport` lists those rows by the
-row number the user sees, so reading the file back must reject exactly them and store everything else.
+or as groups. A few rows are made wrong on purpose, each in one known way: two bad dates, a state that is not
+a state, a negative count, and an exact repeat of an earlier record. :class:`MessyExport` lists those rows by
+the row number the user sees, so reading the file back must reject exactly them and store everything else.
 
 Records get new pseudonymous ids (``MRRC-000001`` ...) so that an export rendered from a demo store is not a
 duplicate of that store. The first title row says the data are synthetic.
