@@ -4,12 +4,14 @@ and country points. Everything is joined on COD-AB admin-1 pcodes (SD01..SD19)."
 from flowmon.geo.countries import SUDAN_NEIGHBOURS, countries, country_point, neighbour_outlines
 from flowmon.geo.gazetteer import Match, match_names, match_table, name_key, normalise, states, to_pcode
 from flowmon.geo.offices import office_code, offices, open_on
+from flowmon.geo.tiles import layout_score, tiles
 
 __all__ = [
     "SUDAN_NEIGHBOURS",
     "Match",
     "countries",
     "country_point",
+    "layout_score",
     "match_names",
     "match_table",
     "name_key",
@@ -19,5 +21,6 @@ __all__ = [
     "offices",
     "open_on",
     "states",
+    "tiles",
     "to_pcode",
 ]

@@ -1,0 +1,114 @@
+"""The schematic tile map: one equal hexagon per state, laid out so that neighbours stay neighbours.
+
+The layout lives in ``geo/tiles.csv`` as ``pcode, col, row`` on a pointy-top hexagon grid whose odd rows are
+shifted half a tile east, row 0 in the south. It was found by a search over placements that rewards every pair
+of COD-AB neighbours whose tiles share an edge, penalises tiles that touch without the states touching, and
+keeps each tile near its state's place on the real map (Darfur west, Red Sea north-east, Khartoum central,
+Abyei on the southern edge). :func:`layout_score` measures it against any boundaries.
+
+Tiles are drawn in degrees over Sudan's extent so that they can share axes with office points, but they are a
+schematic: a tile's area and position say nothing exact about its state.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from flowmon._resources import reference_path
+from flowmon.geo.gazetteer import states
+from flowmon.schema import STATE_PCODES
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+# Where the grid sits: the south-west tile centre, and the distance between neighbouring centres, in degrees.
+# Chosen so the grid covers about Sudan's extent (21.8..38.6 E, 8.6..23.1 N).
+ORIGIN_LON = 23.0
+ORIGIN_LAT = 9.6
+TILE_SPACING = 2.2
+
+
+@cache
+def layout() -> pd.DataFrame:
+    """The tile layout: ``pcode``, ``col``, ``row`` (one row per pcode, SD01..SD19)."""
+    path = reference_path("tiles.csv")
+    table = pd.read_csv(path, dtype={"pcode": str, "col": int, "row": int})
+    if sorted(table["pcode"]) != list(STATE_PCODES):
+        raise ValueError(f"{path}: needs one row for each of SD01..SD19, has {sorted(table['pcode'])}")
+    cells = list(zip(table["col"], table["row"], strict=True))
+    if len(set(cells)) != len(cells):
+        raise ValueError(f"{path}: two states share a tile")
+    return table.sort_values("pcode", ignore_index=True)
+
+
+def _lattice_point(half_x: int, quarter_y: int) -> tuple[float, float]:
+    # Points on an integer lattice (half a spacing east, a quarter of a hexagon's radius north) before
+    # scaling, so that two tiles compute exactly the same floats for the corners they share.
+    radius = TILE_SPACING / math.sqrt(3)
+    return ORIGIN_LON + half_x * TILE_SPACING / 2, ORIGIN_LAT + quarter_y * radius / 2
+
+
+def _centre(col: int, row: int) -> tuple[float, float]:
+    return _lattice_point(2 * col + (row & 1), 3 * row)
+
+
+def _hexagon_vertices(col: int, row: int) -> list[tuple[float, float]]:
+    half_x, quarter_y = 2 * col + (row & 1), 3 * row
+    corners = [(1, 1), (0, 2), (-1, 1), (-1, -1), (0, -2), (1, -1)]
+    return [_lattice_point(half_x + dx, quarter_y + dy) for dx, dy in corners]
+
+
+def tiles() -> gpd.GeoDataFrame:
+    """One hexagon per state: ``pcode``, ``name_en``, ``name_ar``, ``geometry``, its centre ``x``, ``y``."""
+    import geopandas as gpd
+    from shapely.geometry import Polygon
+
+    table = layout().merge(states(), on="pcode", validate="one_to_one")
+    polygons = [Polygon(_hexagon_vertices(c, r)) for c, r in zip(table["col"], table["row"], strict=True)]
+    frame = gpd.GeoDataFrame(table[["pcode", "name_en", "name_ar"]], geometry=polygons, crs="EPSG:4326")
+    centres = [_centre(c, r) for c, r in zip(table["col"], table["row"], strict=True)]
+    frame["x"] = [x for x, _ in centres]
+    frame["y"] = [y for _, y in centres]
+    return frame
+
+
+def shared_edges(frame: gpd.GeoDataFrame, min_length: float = 1e-3) -> set[frozenset[str]]:
+    """Pairs of pcodes whose polygons share a border longer than ``min_length`` (touching at a point is not
+    enough)."""
+    geometries = dict(zip(frame["pcode"], frame.geometry, strict=True))
+    pairs = set()
+    for (a, geom_a), (b, geom_b) in itertools.combinations(geometries.items(), 2):
+        if geom_a.intersects(geom_b) and geom_a.intersection(geom_b).length > min_length:
+            pairs.add(frozenset((a, b)))
+    return pairs
+
+
+@dataclass(frozen=True)
+class LayoutScore:
+    """How well the tiles keep the real map's neighbours: ``kept`` of ``true_pairs`` neighbouring states share
+    a tile edge; ``false_pairs`` tile neighbours are not neighbours on the map."""
+
+    kept: int
+    true_pairs: int
+    false_pairs: int
+    missed: tuple[tuple[str, str], ...]
+
+    @property
+    def share_kept(self) -> float:
+        return self.kept / self.true_pairs if self.true_pairs else 1.0
+
+
+def layout_score(boundaries: gpd.GeoDataFrame) -> LayoutScore:
+    """Compare the tile map's neighbours with those of ``boundaries`` (``pcode`` and polygons)."""
+    true = shared_edges(boundaries, min_length=0.01)
+    tiled = shared_edges(tiles())
+    missed = tuple(sorted(tuple(sorted(pair)) for pair in true - tiled))
+    return LayoutScore(
+        kept=len(true & tiled), true_pairs=len(true), false_pairs=len(tiled - true), missed=missed
+    )
