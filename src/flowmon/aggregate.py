@@ -198,23 +198,30 @@ class _Selection:
     mask: np.ndarray
     _cache: dict[str, np.ndarray] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Positions are cheaper to gather by than a mask used again and again; all rows need no gathering.
+        self._rows = None if self.mask.all() else np.flatnonzero(self.mask)
+
+    def _take(self, values: np.ndarray) -> np.ndarray:
+        return values if self._rows is None else values.take(self._rows)
+
     def codes(self, column: str) -> np.ndarray:
         if column not in self._cache:
-            self._cache[column] = _codes(self.table[column], _vocab(column))[self.mask].astype(np.intp)
+            self._cache[column] = self._take(_codes(self.table[column], _vocab(column))).astype(np.intp)
         return self._cache[column]
 
     def months(self) -> np.ndarray:
         if MONTH not in self._cache:
-            self._cache[MONTH] = _months_of(self.table)[self.mask]
+            self._cache[MONTH] = self._take(_months_of(self.table))
         return self._cache[MONTH]
 
     def weights(self, column: str) -> np.ndarray:
         if column not in self._cache:
-            self._cache[column] = self.table[column].to_numpy(dtype=np.float64)[self.mask]
+            self._cache[column] = self._take(self.table[column].to_numpy()).astype(np.float64)
         return self._cache[column]
 
     def __len__(self) -> int:
-        return int(self.mask.sum())
+        return len(self.mask) if self._rows is None else len(self._rows)
 
 
 def _in_window(months: np.ndarray, start: pd.Period | None, end: pd.Period | None) -> np.ndarray | None:
@@ -299,11 +306,12 @@ def _cross(sel: _Selection, column: str, streams: tuple[str, ...]) -> pd.DataFra
     vocabulary = _vocab(column)
     codes = sel.codes(column)
     stream = sel.codes("stream")
-    known = codes >= 0
+    weights = sel.weights("count")
+    if len(codes) and codes.min() < 0:  # missing values (destination, referred_to) are not counted
+        known = codes >= 0
+        codes, stream, weights = codes[known], stream[known], weights[known]
     counts = _bincount(
-        stream[known] * len(vocabulary) + codes[known],
-        sel.weights("count")[known],
-        len(schema.ALL_STREAMS) * len(vocabulary),
+        stream * len(vocabulary) + codes, weights, len(schema.ALL_STREAMS) * len(vocabulary)
     ).reshape(len(schema.ALL_STREAMS), len(vocabulary))
     rows = [schema.ALL_STREAMS.index(s) for s in streams]
     return pd.DataFrame(
@@ -570,10 +578,12 @@ def _event_kpis(events: pd.DataFrame, base: np.ndarray, streams: tuple[str, ...]
     stream_codes = _codes(events["stream"], schema.ALL_STREAMS)
     weights = events["count"].to_numpy(dtype=np.float64)
     current, previous = _windows(months, span)
-    now = _bincount(stream_codes[base & current], weights[base & current], len(schema.ALL_STREAMS))
-    before = None
-    if previous is not None:
-        before = _bincount(stream_codes[base & previous], weights[base & previous], len(schema.ALL_STREAMS))
+    # One pass: key = stream * 3 + (0 in the window, 1 in the period before, 2 elsewhere).
+    where = 2 - 2 * current.view(np.int8) - (previous.view(np.int8) if previous is not None else 0)
+    keys = stream_codes.astype(np.intp) * 3 + where
+    counts = _bincount(keys, weights * base, len(schema.ALL_STREAMS) * 3).reshape(-1, 3)
+    now = counts[:, 0]
+    before = counts[:, 1] if previous is not None else None
     rows = []
     for stream in streams:
         at = schema.ALL_STREAMS.index(stream)
