@@ -40,6 +40,7 @@ class Parsed:
     notes: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)  # canonical column -> the user's header
     originals: dict[str, pd.Series] = field(default_factory=dict)  # canonical column -> raw cells
+    fields: dict[str, str] = field(default_factory=dict)  # the user's header -> canonical column
 
 
 def required_fields(stream: str, has_period: bool) -> list[tuple[str, ...]]:
@@ -96,6 +97,7 @@ def parse_cases(
     problems: list[pd.DataFrame] = []
     frame = pd.DataFrame(index=index)
     headers: dict[str, str] = {}
+    fields: dict[str, str] = {}
     originals: dict[str, pd.Series] = {}
     notes: list[str] = []
     unmatched: Counter = Counter()
@@ -106,17 +108,18 @@ def parse_cases(
 
     def run(name: str, parser, canonical: str, *, names_unmatched: bool = False) -> pd.Series:
         cells = data[present[name]]
-        parsed = values.parse_column(cells, parser)
+        parsed = parser(cells) if name == "record_id" else values.parse_column(cells, parser)
         header = header_of(name)
         problems.append(problems_frame(index, header, cells, parsed.problems))
         headers.setdefault(canonical, header)
         originals.setdefault(canonical, cells)
+        fields[header] = canonical
         if names_unmatched:
             bad = parsed.problems.notna()
             unmatched.update(cells[bad].map(values.text_of).value_counts().to_dict())
         return parsed.values
 
-    frame["record_id"] = run("record_id", values.parse_record_id, "record_id")
+    frame["record_id"] = run("record_id", values.parse_record_ids, "record_id")
     frame["stream"] = stream
 
     if "date" in present:
@@ -183,7 +186,7 @@ def parse_cases(
     frame["count"] = pd.to_numeric(frame["count"])
     found = [p for p in problems if len(p)]
     problem_table = pd.concat(found, ignore_index=True) if found else schema.empty_rejections()
-    return Parsed(frame, problem_table, unmatched, notes, headers, originals)
+    return Parsed(frame, problem_table, unmatched, notes, headers, originals, fields)
 
 
 def _state(run, data, present, header_of, problems, index) -> pd.Series:
@@ -215,18 +218,21 @@ def _state(run, data, present, header_of, problems, index) -> pd.Series:
 def validate_cases(parsed: Parsed, progress=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Accepted events (canonical dtypes, index = row numbers) and every rejection, in the user's terms."""
     frame = parsed.frame
-    accepted_parts, rejection_parts = [], [parsed.problems]
+    own = parsed.problems.assign(field=parsed.problems["column"].map(lambda c: parsed.fields.get(c, c)))
+    accepted_parts, rejection_parts = [], [own]
     for start in range(0, len(frame), VALIDATE_CHUNK):
         chunk = frame.iloc[start : start + VALIDATE_CHUNK]
         accepted, rejections = schema.validate(chunk, "events")
         accepted_parts.append(accepted)
-        rejection_parts.append(_in_user_terms(rejections, parsed))
+        rejection_parts.append(_in_user_terms(rejections.assign(field=rejections["column"]), parsed))
         if progress is not None:
             progress.update(len(chunk))
     rejections = pd.concat(
         [p for p in rejection_parts if len(p)] or [schema.empty_rejections()], ignore_index=True
     )
-    rejections = rejections.drop_duplicates(["row", "column"], keep="first")
+    # One problem per row and field: a state name not found is not also "missing" from the pcode column.
+    rejections = rejections.assign(field=rejections["field"].fillna(rejections["column"]))
+    rejections = rejections.drop_duplicates(["row", "field"], keep="first").drop(columns="field")
     accepted = pd.concat(accepted_parts) if accepted_parts else schema.empty("events")
     accepted = accepted.loc[~accepted.index.isin(rejections["row"].dropna())]
     return accepted, rejections

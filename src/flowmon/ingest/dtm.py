@@ -81,7 +81,13 @@ def source_name(raw: RawTable) -> str:
 
 
 def _states(
-    raw: RawTable, present: dict[str, int], code_field: str, name_field: str, problems: list, unmatched
+    raw: RawTable,
+    present: dict[str, int],
+    code_field: str,
+    name_field: str,
+    problems: list,
+    unmatched: Counter,
+    is_total: pd.Series,
 ):
     """Parse the pcode and name columns of one side (origin or destination), as in case exports."""
     data, index = raw.data, raw.data.index
@@ -91,7 +97,8 @@ def _states(
             cells = data[present[name]]
             result = values.parse_column(cells, values.parse_state)
             problems.append(problems_frame(index, _header(raw, present[name]), cells, result.problems))
-            unmatched.update(cells[result.problems.notna()].map(values.text_of).value_counts().to_dict())
+            bad = result.problems.notna() & ~is_total
+            unmatched.update(cells[bad].map(values.text_of).value_counts().to_dict())
             parsed[name] = result.values
     state, disagree = values.combine_states(parsed.get(code_field), parsed.get(name_field))
     if disagree.any():
@@ -196,7 +203,7 @@ def _parse_matrix(raw: RawTable, present: dict[str, int], period: pd.Timestamp |
     problems: list[pd.DataFrame] = []
     unmatched: Counter = Counter()
     is_total = _total_rows(raw, present)
-    destination = _states(raw, present, "destination_pcode", "destination", problems, unmatched)
+    destination = _states(raw, present, "destination_pcode", "destination", problems, unmatched, is_total)
     destination = destination.where(~is_total)
     problems = [p[~p["row"].isin(index[is_total.to_numpy()])] for p in problems]
 
@@ -301,7 +308,11 @@ def _parse_matrix(raw: RawTable, present: dict[str, int], period: pd.Timestamp |
         problems=_combined(problems),
         rows=int((~is_total).sum()) + _failed_total_rows(problems, is_total),
         unmatched=unmatched,
-        notes=[*notes, HOUSEHOLDS_NOTE] if "households" in present else notes,
+        notes=[
+            *notes,
+            *_total_notes(problems, is_total),
+            *([HOUSEHOLDS_NOTE] if "households" in present else []),
+        ],
         aggregate=aggregate,
     )
 
@@ -337,6 +348,15 @@ def _check_total_rows(raw, is_total, origin_cells, total, total_header) -> list[
     return out
 
 
+def _total_notes(problems: list[pd.DataFrame], is_total: pd.Series) -> list[str]:
+    rows = set(_combined(problems)["row"])
+    return [
+        f"row {row} is a total row: it matches the rows above and is not stored"
+        for row in is_total.index[is_total.to_numpy()]
+        if row not in rows
+    ]
+
+
 def _failed_total_rows(problems: list[pd.DataFrame], is_total: pd.Series) -> int:
     rows = set(_combined(problems)["row"])
     return sum(1 for row in is_total.index[is_total.to_numpy()] if row in rows)
@@ -354,8 +374,8 @@ def _parse_long(raw: RawTable, present: dict[str, int], period: pd.Timestamp | N
     unmatched: Counter = Counter()
     notes: list[str] = []
     is_total = _total_rows(raw, present)
-    origin = _states(raw, present, "origin_pcode", "origin", problems, unmatched)
-    destination = _states(raw, present, "destination_pcode", "destination", problems, unmatched)
+    origin = _states(raw, present, "origin_pcode", "origin", problems, unmatched, is_total)
+    destination = _states(raw, present, "destination_pcode", "destination", problems, unmatched, is_total)
     problems = [p[~p["row"].isin(index[is_total.to_numpy()])] for p in problems]
     individuals = _numbers(raw, present["individuals"], problems, blank_is_zero=False)
     households = (
@@ -431,7 +451,7 @@ def _parse_long(raw: RawTable, present: dict[str, int], period: pd.Timestamp | N
         problems=_combined(problems),
         rows=int((~is_total).sum()) + _failed_total_rows(problems, is_total),
         unmatched=unmatched,
-        notes=notes,
+        notes=[*notes, *_total_notes(problems, is_total)],
         aggregate=aggregate,
     )
 

@@ -69,32 +69,51 @@ class _Seen:
     def __init__(self, table: str, existing: pd.DataFrame):
         self.table = table
         if table == "events":
-            hashes = _row_hashes(existing)
-            self.records: dict[int, str] = dict.fromkeys(hashes.tolist(), "a record already stored")
+            # Where each known record came from: its hash -> (file, row); file "" and row 0 = the store.
+            hashes = _row_hashes(existing).drop_duplicates()
+            self.files = pd.Series("", index=hashes.to_numpy(), dtype=object)
+            self.rows = pd.Series(0, index=hashes.to_numpy(), dtype="int64")
         else:
             self.flows = existing[[*dtm.KEY, "individuals", "households", "source"]].copy()
             self.flows["origin"] = "already stored from " + existing["source"].astype(str)
 
     def events(self, accepted: pd.DataFrame, header: str, path: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         hashes = pd.Series(_row_hashes(accepted).to_numpy(), index=accepted.index)
-        earlier = hashes.map(self.records).astype(object)
-        repeat = hashes.duplicated(keep="first") & earlier.isna()
-        first_row = pd.Series(hashes.index, index=hashes.to_numpy()).groupby(level=0).first()
-        reasons = earlier.copy()
-        reasons[repeat] = ("row " + hashes[repeat].map(first_row).astype(str)).astype(object)
-        duplicate = reasons.notna()
+        seen_before = hashes.isin(self.files.index)
+        repeat = hashes.duplicated(keep="first") & ~seen_before
+        duplicate = seen_before | repeat
         rejections = pd.DataFrame(
             {
                 "row": accepted.index[duplicate.to_numpy()],
                 "column": header,
                 "value": accepted.loc[duplicate, "record_id"].astype(str).to_numpy(dtype=object),
-                "reason": ("duplicate of " + reasons[duplicate].astype(str)).to_numpy(dtype=object),
+                "reason": [
+                    self._reason(h, repeat_of) for h, repeat_of in self._earlier(hashes, duplicate, repeat)
+                ],
             }
         )
-        kept = accepted.loc[~duplicate]
-        for value, row in zip(hashes[~duplicate].tolist(), kept.index, strict=True):
-            self.records[value] = f"row {row} of {path}"
-        return kept, rejections
+        kept_hashes = hashes[~duplicate]
+        self.files = pd.concat([self.files, pd.Series(path, index=kept_hashes.to_numpy(), dtype=object)])
+        self.rows = pd.concat(
+            [self.rows, pd.Series(kept_hashes.index.to_numpy(), index=kept_hashes.to_numpy())]
+        )
+        return accepted.loc[~duplicate], rejections
+
+    @staticmethod
+    def _earlier(hashes: pd.Series, duplicate: pd.Series, repeat: pd.Series):
+        """For each duplicate: its hash, and the row of this file it repeats (None if seen before)."""
+        first_row = pd.Series(hashes.index, index=hashes.to_numpy())
+        first_row = first_row[~first_row.index.duplicated(keep="first")]
+        for value, is_repeat in zip(hashes[duplicate], repeat[duplicate], strict=True):
+            yield value, (int(first_row.at[value]) if is_repeat else None)
+
+    def _reason(self, value, repeat_of: int | None) -> str:
+        if repeat_of is not None:
+            return f"duplicate of row {repeat_of} (same record id and content)"
+        file, row = self.files.at[value], int(self.rows.at[value])
+        if not file:
+            return "duplicate of a record already stored (same record id and content)"
+        return f"duplicate of row {row} of {file} (same record id and content)"
 
     def flow_rows(self, accepted: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         merged = accepted.merge(self.flows, on=dtm.KEY, how="inner", suffixes=("", "_stored"))
