@@ -330,3 +330,79 @@ def test_view_data_on_empty_tables():
     assert empty["window"].empty and empty["by_period"].empty
     assert (empty["by_state"]["value"] == 0).all()
     assert (empty["kpis"]["value"] == 0).all()
+
+
+def test_by_referred_to(events):
+    table = ag.by_referred_to(events)
+    assert len(table) == len(schema.REFERRAL_SERVICES)
+    assert values(table, "referred_to") == {"shelter": 2, "medical": 5}  # rows 6 and 7
+    assert ag.by_referred_to(events, ag.Filters(streams=("caseload",))).empty
+
+
+def test_by_referred_to_counts_referrals_without_a_service(events):
+    events = events.copy()
+    events.loc[events["record_id"] == "T-6", "referred_to"] = None  # row 7 (5 people)
+    assert values(ag.by_referred_to(events), "referred_to") == {"shelter": 2, ag.NOT_RECORDED: 5}
+
+
+def test_departures_are_displacement_by_state_of_origin(events, flows):
+    departures = ag.view_data(events, flows)["departures"].set_index("state_pcode")
+    # SD01: 100 + 50; SD15: 20; SD10: 30 (below 5? no: all at least 5, so all shown).
+    assert departures.loc["SD01", "value"] == 150 and departures.loc["SD10", "value"] == 30
+    assert departures.loc["SD15", "value"] == 20 and departures.loc["SD02", "value"] == 0
+
+
+# ---------------------------------------------------------------------------------------------- demo data
+
+
+@pytest.fixture(scope="module")
+def demo_tables() -> dict[str, pd.DataFrame]:
+    from flowmon import demo
+
+    data = demo.generate(seed=5, events=4000)
+    return {name: ag.prepare(table) for name, table in data.items()}
+
+
+STREAM_GROUPED = (
+    "by_state",
+    "by_office",
+    "by_period",
+    "by_category",
+    "by_nationality",
+    "by_referred_to",
+    "departures",
+)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"office": "KSL,GDF"},
+        {"stream": "referral", "start": "2024-01", "end": "2024-12"},
+        {"state": "SD11", "nationality": "ERI"},
+        {"sex": "female", "age_group": "0-17"},
+        {"start": "2025-03", "end": "2025-03"},
+    ],
+)
+def test_view_data_on_demo_data_hides_every_small_count_everywhere(demo_tables, query):
+    f = ag.Filters.from_query(query)
+    ks = {"caseload": 5, "return": 5, "referral": 11, "displacement": 5}
+    data = ag.view_data(demo_tables["events"], demo_tables["flows"], f)
+    for name, table in data.items():
+        if name == "window" or table.empty:
+            continue
+        assert (table["value"].isna() == table["suppressed"]).all(), name
+        shown = table.loc[~table["suppressed"], "value"].astype("int64")
+        # Flow tables hold one stream each (returns, displacement): k = 5.
+        k = table.loc[shown.index, "stream"].map(ks).astype("int64") if "stream" in table else 5
+        assert not ((shown >= 1) & (shown < k)).any(), name
+    # A stream's KPI is the total of every stream-grouped view: one hidden cell alone would be given away.
+    kpis = data["kpis"].set_index("stream")
+    for name in STREAM_GROUPED:
+        table = data[name]
+        for stream, group in table.groupby("stream"):
+            hidden = int(group["suppressed"].sum()) + bool(kpis.loc[stream, "suppressed"])
+            assert hidden != 1, (name, stream)
+            if hidden == 0:
+                assert group["value"].sum() == kpis.loc[stream, "value"], (name, stream)

@@ -357,6 +357,36 @@ def _by_category(sel: _Selection, streams: tuple[str, ...]) -> pd.DataFrame:
     return table.iloc[rows].reset_index(drop=True)
 
 
+NOT_RECORDED = "not recorded"
+
+
+def by_referred_to(events: pd.DataFrame, f: Filters | None = None) -> pd.DataFrame:
+    """``stream, referred_to, value``: trafficking referrals by service, zeros included.
+
+    Referrals without a service are counted as ``"not recorded"`` (a row only when there are some), so the
+    rows add up to the referral total. Empty when the filter leaves out referrals.
+    """
+    return _by_referred_to(_events_selection(events, f), _streams(f))
+
+
+def _by_referred_to(sel: _Selection, streams: tuple[str, ...]) -> pd.DataFrame:
+    if "referral" not in streams:
+        return pd.DataFrame(
+            {
+                "stream": pd.Series(dtype=object),
+                "referred_to": pd.Series(dtype=object),
+                "value": pd.Series(dtype=np.int64),
+            }
+        )
+    table = _cross(sel, "referred_to", ("referral",))
+    is_referral = sel.codes("stream") == schema.ALL_STREAMS.index("referral")
+    missing = int(np.rint(sel.weights("count")[is_referral].sum())) - int(table["value"].sum())
+    if missing:
+        extra = pd.DataFrame({"stream": ["referral"], "referred_to": [NOT_RECORDED], "value": [missing]})
+        table = pd.concat([table, extra], ignore_index=True)
+    return table
+
+
 def by_nationality(events: pd.DataFrame, f: Filters | None = None) -> pd.DataFrame:
     """``stream, nationality, value``: nationalities with at least one person, largest first per stream."""
     return _by_nationality(_events_selection(events, f), _streams(f))
@@ -636,6 +666,8 @@ VIEWS = (
     "by_period",
     "by_category",
     "by_nationality",
+    "by_referred_to",
+    "departures",
     "return_flows",
     "state_flows",
 )
@@ -656,6 +688,7 @@ def view_data(
     empty when there is no data), ``kpis`` (``kpis`` plus ``suppressed`` and ``previous_suppressed``;
     ``change`` is NA unless both numbers are shown), ``by_state`` (displacement included, by destination),
     ``by_office``, ``by_period`` (at ``freq``, displacement included), ``by_category``, ``by_nationality``,
+    ``by_referred_to``, ``departures`` (displacement by state of origin, shaped like ``by_state``),
     ``return_flows`` (from ``return_origin``), ``state_flows``. Each frame has ``value`` (Int64, NA where
     hidden) and ``suppressed``. All of them are protected together (``privacy.protect_linked``): a stream's
     KPI is the total of its map, trend and breakdowns, so a number hidden in one is hidden in all.
@@ -681,6 +714,7 @@ def view_data(
 
     state = _by_state(ev, streams)
     displaced = _displacement_by_state(fl) if fl is not None else _empty_like(state)
+    departures = _displacement_by_state(fl, "origin") if fl is not None else _empty_like(state)
     kpi = _kpi_frame(kpi_rows)
     previous = kpi.loc[kpi["previous"].notna(), ["stream", "previous"]].rename(columns={"previous": "value"})
     returns = (
@@ -716,6 +750,10 @@ def view_data(
             ((return_origin,), ("destination",), ()),
             fixed={"stream": "return"},
         ),
+        "departures": L(
+            departures, ("stream", "state_pcode"), per_stream, dims={"state_pcode": "origin_pcode"}
+        ),
+        "by_referred_to": L(_by_referred_to(ev, streams), ("stream", "referred_to"), per_stream),
         "state_flows": L(
             pairs,
             ("origin_pcode", "destination_pcode"),
