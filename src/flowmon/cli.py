@@ -17,6 +17,7 @@ SUBCOMMANDS = (
     "flowmon.demo",
     "flowmon.serve",
     "flowmon.ingest.cli",
+    "flowmon.geo.cli",
     "flowmon.bench",
 )
 
