@@ -1,0 +1,51 @@
+"""KPI cards: a stream's total and its change against the previous period, as HTML (pure)."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from flowmon.views.style import STREAM_COLORS, STREAM_LABELS, STREAM_UNITS, format_count
+
+
+def change_text(value, previous) -> str:
+    if pd.isna(value) or pd.isna(previous):
+        return "change hidden (small numbers)"
+    if previous == 0:
+        return "no cases in the previous period" if value else "none in either period"
+    change = (value - previous) / previous
+    arrow = "▲" if change > 0 else "▼" if change < 0 else "■"
+    return f"{arrow} {change:+.0%} vs previous period ({format_count(previous)})"
+
+
+def kpi_card(stream: str, value, previous, *, label: str | None = None, unit: str | None = None) -> str:
+    label = html.escape(label or STREAM_LABELS[stream])
+    unit = html.escape(unit or STREAM_UNITS[stream])
+    return (
+        f'<div class="fm-kpi" style="border-top:6px solid {STREAM_COLORS[stream]}" data-stream="{stream}">'
+        f'<div class="fm-kpi-label">{label}</div>'
+        f'<div class="fm-kpi-value">{format_count(value)}</div>'
+        f'<div class="fm-kpi-unit">{unit}</div>'
+        f'<div class="fm-kpi-change">{html.escape(change_text(value, previous))}</div></div>'
+    )
+
+
+def kpi_cards(kpis: pd.DataFrame, labels: dict[str, str] | None = None) -> str:
+    """One card per row of ``kpis`` (stream, value, previous)."""
+    cards = [
+        kpi_card(row.stream, row.value, row.previous, label=(labels or {}).get(row.stream))
+        for row in kpis.itertuples(index=False)
+    ]
+    return '<div class="fm-kpis">' + "".join(cards) + "</div>"
+
+
+CARD_CSS = """
+.fm-kpis { display: flex; gap: 12px; flex-wrap: wrap; }
+.fm-kpi { flex: 1 1 170px; background: #fff; border-radius: 6px; padding: 10px 14px;
+          box-shadow: 0 1px 3px rgba(0,0,0,.15); }
+.fm-kpi-label { font-size: 0.95em; font-weight: 600; color: #333; }
+.fm-kpi-value { font-size: 2.1em; font-weight: 700; color: #111; line-height: 1.2; }
+.fm-kpi-unit { font-size: 0.85em; color: #555; }
+.fm-kpi-change { font-size: 0.85em; color: #333; margin-top: 4px; }
+"""

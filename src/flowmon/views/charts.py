@@ -1,0 +1,73 @@
+"""Trends and breakdowns: stacked bars over time, ranked horizontal bars. Pure: frames in, elements out."""
+
+from __future__ import annotations
+
+import holoviews as hv
+import pandas as pd
+
+from flowmon.views.style import STREAM_COLORS, STREAM_LABELS, format_count
+
+def period_labels(periods: pd.Series, freq: str = "M") -> pd.Series:
+    """2024-01, 2024Q1 or 2024: short enough for an axis and sortable as text."""
+    if periods.empty or isinstance(periods.iloc[0], pd.Period | str):
+        return periods.astype(str)
+    return pd.to_datetime(periods).dt.to_period(freq).astype(str)
+
+
+def trend(table: pd.DataFrame, *, freq: str = "M", title: str = "", height: int = 300) -> hv.Bars:
+    """People per period, stacked by stream. ``table``: period, stream, value, suppressed.
+
+    An empty table gives one empty bar (HoloViews cannot stack nothing), so a live chart can stay drawn.
+    """
+    if table.empty:
+        table = pd.DataFrame({"period": ["–"], "stream": ["caseload"], "value": [0], "suppressed": [False]})
+    data = table.assign(
+        period=period_labels(table["period"], freq),
+        stream_label=table["stream"].map(STREAM_LABELS),
+        shown=[format_count(v) for v in table["value"]],
+        value=table["value"].fillna(0),
+    )
+    streams = [s for s in STREAM_COLORS if s in set(table["stream"])]
+    cmap = {STREAM_LABELS[s]: STREAM_COLORS[s] for s in streams}
+    return hv.Bars(data, ["period", "stream_label"], ["value", "shown"]).opts(
+        stacked=True,
+        cmap=cmap,
+        color="stream_label",
+        responsive=True,
+        height=height,
+        title=title,
+        xlabel="",
+        ylabel="people",
+        xrotation=60 if data["period"].nunique() > 12 else 0,
+        legend_position="top_left",
+        tools=["hover"],
+        hover_tooltips=[("Period", "@period"), ("Stream", "@stream_label"), ("People", "@shown")],
+        line_color=None,
+        yformatter="%.0f",
+        show_grid=True,
+        gridstyle={"xgrid_line_alpha": 0},
+    )
+
+
+def ranked_bars(
+    table: pd.DataFrame, label: str, *, title: str = "", color: str = "#4d4d4d", top: int = 10, height: int = 280
+) -> hv.Bars:
+    """The ``top`` largest rows of ``table`` (``label`` column, ``value``, ``suppressed``), largest on top.
+
+    Suppressed rows stay in the chart as a zero-length bar marked ``*`` so a reader sees they exist.
+    """
+    data = table.assign(shown=[format_count(v) for v in table["value"]], value=table["value"].fillna(0))
+    data = data.sort_values("value", ascending=False, kind="stable").head(top).iloc[::-1]
+    return hv.Bars(data, label, ["value", "shown"]).opts(
+        invert_axes=True,
+        color=color,
+        responsive=True,
+        height=height,
+        title=title,
+        xlabel="",
+        ylabel="people",
+        tools=["hover"],
+        hover_tooltips=[(label.replace("_", " ").capitalize(), f"@{{{label}}}"), ("People", "@shown")],
+        yformatter="%.0f",
+        line_color=None,
+    )

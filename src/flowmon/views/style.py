@@ -1,0 +1,43 @@
+"""Colours and labels shared by every view: readable on a projector and for colour-blind viewers."""
+
+from __future__ import annotations
+
+import pandas as pd
+from bokeh.palettes import Viridis256
+
+# Okabe-Ito: distinguishable under the common colour-vision deficiencies.
+STREAM_COLORS = {
+    "caseload": "#0072B2",
+    "return": "#E69F00",
+    "referral": "#CC79A7",
+    "displacement": "#009E73",
+}
+STREAM_LABELS = {
+    "caseload": "MRRC caseload",
+    "return": "AVRR returns",
+    "referral": "Trafficking referrals",
+    "displacement": "Displacement (DTM)",
+}
+STREAM_UNITS = {
+    "caseload": "migrants assisted",
+    "return": "returnees",
+    "referral": "victims referred",
+    "displacement": "people displaced",
+}
+# Light (few) to dark (many): viridis reversed keeps its lightness ramp, which survives a washed-out projector.
+SEQUENTIAL = list(reversed(Viridis256))
+NO_DATA_COLOR = "#f2f2f2"
+SUPPRESSED_COLOR = "#d9d9d9"
+BORDER_COLOR = "#ffffff"
+CONTEXT_COLOR = "#ececec"
+SUPPRESSED_MARK = "*"
+SUPPRESSION_NOTE = (
+    "* Counts from 1 to {k} are suppressed (hatched), with further cells hidden where totals would reveal them."
+)
+
+
+def format_count(value) -> str:
+    """A count as shown: thousands separators, or the suppression mark."""
+    if pd.isna(value):  # a hidden cell
+        return SUPPRESSED_MARK
+    return f"{int(value):,}"

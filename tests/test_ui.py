@@ -1,0 +1,131 @@
+"""The dashboard in a real browser: each entry point served on 127.0.0.1 and driven in headless Chromium."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from flowmon import aggregate, store
+
+REPO = Path(__file__).resolve().parents[1]
+ENTRY_POINTS = {
+    "script": REPO / "dashboards" / "flowmon_app.py",
+    "notebook": REPO / "notebooks" / "dashboard.ipynb",
+}
+pytestmark = pytest.mark.ui
+
+
+class PageWatch:
+    """Console errors, page errors and every request the page makes."""
+
+    def __init__(self, page):
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", lambda r: self.requests.append(r.url))
+
+    def outside(self) -> list[str]:
+        return [
+            u for u in self.requests
+            if urlparse(u).scheme in ("http", "https", "ws", "wss") and urlparse(u).hostname != "127.0.0.1"
+        ]  # fmt: skip
+
+
+def open_dashboard(page, url: str) -> PageWatch:
+    watch = PageWatch(page)
+    page.set_viewport_size({"width": 1600, "height": 1100})
+    page.goto(url, wait_until="networkidle", timeout=90_000)
+    wait_idle(page)
+    return watch
+
+
+def wait_idle(page, timeout: int = 60_000) -> None:
+    page.wait_for_function(
+        "() => window.Bokeh && Bokeh.documents.length > 0 && Bokeh.documents[0].is_idle", timeout=timeout
+    )
+    page.wait_for_selector(".fm-kpi-value", timeout=timeout)
+
+
+def kpi_text(page, stream: str) -> str:
+    return page.locator(f'.fm-kpi[data-stream="{stream}"] .fm-kpi-value').first.inner_text()
+
+
+def check_clean(page, watch: PageWatch) -> None:
+    assert "Traceback" not in page.content()
+    assert not watch.errors, watch.errors
+    assert not watch.outside(), watch.outside()
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_entry_point_serves_the_dashboard(entry, serve, demo_dir, page, artifacts):
+    served = serve(ENTRY_POINTS[entry], demo_dir)
+    watch = open_dashboard(page, served.url)
+    assert "SYNTHETIC DEMO DATA" in page.inner_text("body")
+    assert page.locator(".fm-kpi").count() == 4
+    page.screenshot(path=artifacts / f"dashboard-{entry}.png", full_page=True)
+    check_clean(page, watch)
+
+
+def test_filters_through_the_widgets_change_map_and_kpis(serve, demo_dir, page, artifacts):
+    served = serve(ENTRY_POINTS["script"], demo_dir)
+    watch = open_dashboard(page, served.url)
+    before = kpi_text(page, "caseload")
+    map_before = page.evaluate(MAP_SUM)
+    # Office: type into the multi-choice and pick Port Sudan.
+    office = page.locator(".choices").first
+    office.click()
+    page.keyboard.type("PZU")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    wait_idle(page)
+    page.wait_for_function(f"() => document.querySelector('.fm-kpi[data-stream=caseload] .fm-kpi-value')"
+                           f".innerText !== {before!r}", timeout=30_000)
+    after = kpi_text(page, "caseload")
+    assert after != before
+    assert page.evaluate(MAP_SUM) != map_before
+    assert "office=PZU" in page.url
+    # Period: choose the first month of the data as the start.
+    start = page.locator("select").first
+    first_month = start.locator("option").first.get_attribute("value")
+    start.select_option(first_month)
+    wait_idle(page)
+    page.wait_for_function(
+        f"() => document.querySelector('.fm-kpi[data-stream=caseload] .fm-kpi-value').innerText !== {after!r}",
+        timeout=30_000,
+    )
+    assert f"start={first_month}" in page.url
+    page.screenshot(path=artifacts / "dashboard-filtered.png", full_page=True)
+    check_clean(page, watch)
+
+
+def test_a_link_with_filters_reproduces_the_view(serve, demo_dir, page, artifacts):
+    served = serve(ENTRY_POINTS["script"], demo_dir)
+    query = "office=KRT&start=2022-01&end=2022-06&stream=return"
+    watch = open_dashboard(page, f"{served.url}?{query}")
+    tables = store.load(demo_dir)
+    events = aggregate.prepare(tables["events"])
+    filters = aggregate.Filters.from_query({"office": "KRT", "start": "2022-01", "end": "2022-06",
+                                            "stream": "return"})
+    expected = aggregate.view_data(events, aggregate.prepare(tables["flows"]), filters)["kpis"]
+    value = int(expected.set_index("stream").loc["return", "value"])
+    assert re.sub(r"\D", "", kpi_text(page, "return")) == str(value)
+    assert page.locator(".fm-kpi").count() == 1
+    page.screenshot(path=artifacts / "dashboard-url.png", full_page=True)
+    check_clean(page, watch)
+
+
+# Sum of the state values drawn on the map (the polygons' data source), read in the page.
+MAP_SUM = """() => {
+  const doc = Bokeh.documents[0];
+  for (const model of doc.all_models) {
+    const data = model.data;
+    if (data && data.value && data.hatch) {
+      return Array.from(data.value).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+    }
+  }
+  return null;
+}"""

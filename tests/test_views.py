@@ -1,0 +1,103 @@
+"""View builders, headless: frames in, HoloViews elements out, rendered to Bokeh models."""
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import pytest
+
+from flowmon import geo, schema
+from flowmon.views import charts, map as maps
+from flowmon.views.cards import change_text, kpi_cards
+
+hv.extension("bokeh")
+
+
+@pytest.fixture(scope="module")
+def tiles():
+    return geo.tiles()
+
+
+def state_values(suppressed=("SD19",), zero=("SD17",)):
+    pcodes = list(schema.STATE_PCODES)
+    value = pd.array([10 * (i + 1) for i in range(len(pcodes))], dtype="Int64")
+    frame = pd.DataFrame({"pcode": pcodes, "value": value, "suppressed": False})
+    frame.loc[frame["pcode"].isin(zero), "value"] = 0
+    frame.loc[frame["pcode"].isin(suppressed), ["value", "suppressed"]] = [pd.NA, True]
+    return frame
+
+
+def test_choropleth_colours_every_state_and_hatches_the_suppressed(tiles):
+    overlay = maps.choropleth(tiles, state_values())
+    polygons, labels = overlay.get(0), overlay.get(1)
+    columns = ["pcode", "value", "shown", "hatch"]
+    table = pd.DataFrame({c: polygons.dimension_values(c, expanded=False) for c in columns}).set_index("pcode")
+    assert len(table) == 19
+    assert table.loc["SD19", "hatch"] == maps.HATCH and np.isnan(table.loc["SD19", "value"])
+    assert table.loc["SD17", "value"] == 0 and table.loc["SD17", "hatch"] == " "
+    assert table.loc["SD01", "shown"] == "10"
+    label_text = labels.dframe().set_index("pcode")["label"]
+    assert label_text["SD19"].endswith("*")
+    assert label_text["SD01"] == "Khartoum\n10"
+    plot = hv.renderer("bokeh").get_plot(overlay)
+    assert plot.state is not None
+
+
+def test_state_columns_follow_the_geometry_order_not_the_values_order(tiles):
+    values = state_values().sample(frac=1, random_state=1)
+    columns = maps.state_columns(tiles["pcode"], values, tiles["name_en"])
+    expected = state_values().set_index("pcode").loc[tiles["pcode"], "value"].astype("float64")
+    np.testing.assert_array_equal(columns["value"], expected.to_numpy())
+
+
+def test_flow_lines_draw_shown_flows_only_with_width_by_people(tiles):
+    flows = pd.DataFrame({
+        "origin_pcode": ["SD01", "SD01", "SD15", "SD02"], "destination_pcode": ["SD16", "SD12", "SD12", "SD02"],
+        "value": pd.array([1000, 100, pd.NA, 50], dtype="Int64"), "suppressed": [False, False, True, False],
+    })  # fmt: skip
+    segments, heads = maps.flow_lines(flows, maps.label_points(tiles))
+    table = segments.dframe()
+    assert list(table["to"]) == ["SD16", "SD12"]  # hidden and within-state flows are not drawn
+    assert table["width"].iloc[0] > table["width"].iloc[1]
+    assert len(heads) == 2
+
+
+def test_return_arrows_point_towards_the_country(tiles):
+    returns = pd.DataFrame({
+        "state_pcode": ["SD01", "SD10"], "destination": ["NGA", "ETH"], "value": pd.array([140, 60], dtype="Int64"),
+        "suppressed": [False, False],
+    })  # fmt: skip
+    segments, heads, labels = maps.return_arrows(returns, maps.label_points(tiles), geo.countries())
+    table = segments.dframe().set_index("country")
+    nigeria = table.filter(like="Nigeria", axis=0).iloc[0]
+    ethiopia = table.filter(like="Ethiopia", axis=0).iloc[0]
+    assert nigeria["x1"] < nigeria["x0"]  # Nigeria lies west of Sudan
+    assert ethiopia["x1"] > ethiopia["x0"]  # Ethiopia east
+    assert any("140" in t for t in labels.dframe()["text"])
+
+
+def test_trend_stacks_streams_and_renders():
+    periods = pd.period_range("2024-01", "2024-03", freq="M")
+    table = pd.DataFrame({
+        "stream": np.repeat(["caseload", "return"], 3), "period": list(periods) * 2,
+        "value": pd.array([10, 20, pd.NA, 5, 6, 7], dtype="Int64"), "suppressed": [False] * 2 + [True] + [False] * 3,
+    })  # fmt: skip
+    bars = charts.trend(table)
+    assert bars.opts.get().kwargs["stacked"] is True
+    assert set(bars.dframe()["period"]) == {"2024-01", "2024-02", "2024-03"}
+    hv.render(bars)
+
+
+def test_ranked_bars_keep_the_largest_on_top():
+    table = pd.DataFrame({"country": list("abcd"), "value": pd.array([3, 50, pd.NA, 20], dtype="Int64"),
+                          "suppressed": [False, False, True, False]})
+    bars = charts.ranked_bars(table, "country", top=3)
+    assert list(bars.dframe()["country"])[-1] == "b"  # drawn last = on top when inverted
+    hv.render(bars)
+
+
+def test_kpi_cards_say_the_change_in_words():
+    assert change_text(120, 100) == "▲ +20% vs previous period (100)"
+    assert change_text(80, 100).startswith("▼ -20%")
+    assert "hidden" in change_text(pd.NA, 100)
+    html = kpi_cards(pd.DataFrame({"stream": ["return"], "value": [1234], "previous": [1000]}))
+    assert "1,234" in html and "AVRR returns" in html
