@@ -73,3 +73,20 @@ def test_shared_edges_ignore_states_that_touch_at_a_point(cod_ab) -> None:
     pairs = shared_edges(cod_ab, min_length=0.01)
     assert frozenset(("SD01", "SD15")) in pairs  # Khartoum and Aj Jazirah share a long border
     assert frozenset(("SD01", "SD11")) not in pairs  # Khartoum and Kassala meet at one point
+
+
+def test_office_points_on_tiles_fall_inside_their_state_s_tile() -> None:
+    from flowmon.geo.tiles import office_points_on_tiles
+
+    tiles = geo.tiles().set_index("pcode")
+    placed = office_points_on_tiles()
+    assert list(placed["code"]) == list(geo.offices()["code"])
+    for row in placed.itertuples():
+        assert tiles.geometry[row.state_pcode].contains(shapely.Point(row.x, row.y)), row.code
+    # Two offices in one state get two distinct points, both inside the tile.
+    two = geo.offices().assign(state_pcode="SD01")[:2]
+    points = office_points_on_tiles(two)
+    assert points[["x", "y"]].drop_duplicates().shape[0] == 2
+    assert all(
+        tiles.geometry["SD01"].contains(shapely.Point(x, y)) for x, y in zip(points.x, points.y, strict=True)
+    )

@@ -5,7 +5,7 @@ from flowmon.geo.boundaries import boundaries, boundaries_info, fetch_boundaries
 from flowmon.geo.countries import SUDAN_NEIGHBOURS, countries, country_point, neighbour_outlines
 from flowmon.geo.gazetteer import Match, match_names, match_table, name_key, normalise, states, to_pcode
 from flowmon.geo.offices import office_code, offices, open_on
-from flowmon.geo.tiles import layout_score, tiles
+from flowmon.geo.tiles import layout_score, office_points_on_tiles, tiles
 
 __all__ = [
     "SUDAN_NEIGHBOURS",
@@ -23,6 +23,7 @@ __all__ = [
     "neighbour_outlines",
     "normalise",
     "office_code",
+    "office_points_on_tiles",
     "offices",
     "open_on",
     "states",

@@ -112,3 +112,25 @@ def layout_score(boundaries: gpd.GeoDataFrame) -> LayoutScore:
     return LayoutScore(
         kept=len(true & tiled), true_pairs=len(true), false_pairs=len(tiled - true), missed=missed
     )
+
+
+def office_points_on_tiles(offices: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Where to draw offices on the tile map: ``code``, ``state_pcode``, ``x``, ``y`` inside their tile.
+
+    A state's offices sit on a small ring below the tile's centre (leaving the centre for the label), in the
+    order of the office table; a lone office sits on the ring's lowest point.
+    """
+    from flowmon.geo.offices import offices as office_table
+
+    table = office_table() if offices is None else offices
+    centres = tiles().set_index("pcode")[["x", "y"]]
+    ring = TILE_SPACING * 0.28
+    rows = []
+    for pcode, group in table.groupby("state_pcode", sort=False):
+        cx, cy = centres.loc[pcode, "x"], centres.loc[pcode, "y"]
+        for k, code in enumerate(group["code"]):
+            # Spread along the lower half of the ring: -90 degrees for one office, fanning out for more.
+            angle = -math.pi / 2 + (k - (len(group) - 1) / 2) * (math.pi / 4)
+            rows.append((code, pcode, cx + ring * math.cos(angle), cy + ring * math.sin(angle)))
+    placed = pd.DataFrame(rows, columns=["code", "state_pcode", "x", "y"])
+    return placed.set_index("code").loc[list(table["code"])].reset_index()
