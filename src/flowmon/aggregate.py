@@ -17,6 +17,7 @@ one round.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -172,12 +173,18 @@ def _codes(column: pd.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
     """Integer codes of ``column`` in ``vocabulary`` (-1 when missing or not in it), without copying much."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes = column.cat.codes.to_numpy()
-        categories = column.cat.categories
-        if len(categories) == len(vocabulary) and (categories == pd.Index(vocabulary)).all():
-            return codes
-        remap = np.append(pd.Index(vocabulary).get_indexer(categories), -1)
-        return remap[codes]
+        remap = _remap(column.dtype, vocabulary)
+        return codes if remap is None else remap[codes]
     return pd.Index(vocabulary).get_indexer(column.astype("object").to_numpy())
+
+
+@functools.lru_cache(maxsize=64)
+def _remap(dtype: pd.CategoricalDtype, vocabulary: tuple[str, ...]) -> np.ndarray | None:
+    """None when the categories are the vocabulary (the usual case), else their codes in it (-1 last)."""
+    categories = dtype.categories
+    if len(categories) == len(vocabulary) and (categories == pd.Index(vocabulary)).all():
+        return None
+    return np.append(pd.Index(vocabulary).get_indexer(categories), -1)
 
 
 def _selected(codes: np.ndarray, vocabulary: tuple[str, ...], values: tuple[str, ...]) -> np.ndarray:
@@ -394,14 +401,13 @@ def by_nationality(events: pd.DataFrame, f: Filters | None = None) -> pd.DataFra
 
 def _by_nationality(sel: _Selection, streams: tuple[str, ...]) -> pd.DataFrame:
     table = _cross(sel, "nationality", streams)
-    table = table[table["value"] > 0]
-    return _sorted_desc(table, "nationality")
-
-
-def _sorted_desc(table: pd.DataFrame, column: str) -> pd.DataFrame:
-    order = table.assign(_stream=table["stream"].map(schema.ALL_STREAMS.index), _neg=-table["value"])
-    order = order.sort_values(["_stream", "_neg", column], kind="stable")
-    return order.drop(columns=["_stream", "_neg"]).reset_index(drop=True)
+    values = table["value"].to_numpy()
+    stream_order = np.repeat(np.arange(len(streams)), len(_vocab("nationality")))
+    code_order = np.tile(np.arange(len(_vocab("nationality"))), len(streams))
+    # Per stream, largest first; ties by code (the vocabulary is sorted).
+    order = np.lexsort((code_order, -values, stream_order))
+    order = order[values[order] > 0]
+    return table.take(order).reset_index(drop=True)
 
 
 def period_ordinals(months: np.ndarray, freq: Freq) -> np.ndarray:
@@ -643,17 +649,22 @@ def _windows(months: np.ndarray, span) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def _kpi_frame(rows: list[tuple[str, int, int | None]]) -> pd.DataFrame:
-    table = pd.DataFrame(rows, columns=["stream", "value", "previous"])
-    table["value"] = pd.array(table["value"], dtype="Int64")
-    table["previous"] = pd.array(table["previous"], dtype="Int64")
-    return _with_change(table)
+    return _with_change([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
 
 
-def _with_change(table: pd.DataFrame) -> pd.DataFrame:
-    change = table["value"] - table["previous"]
-    previous = table["previous"].astype("Float64")
-    pct = (change.astype("Float64") * 100 / previous.where(previous != 0)).round(1)
-    return table.assign(change=change, change_pct=pct)
+def _with_change(streams: list[str], values: list[int | None], previous: list[int | None]) -> pd.DataFrame:
+    change = [None if v is None or p is None else v - p for v, p in zip(values, previous, strict=True)]
+    pairs = zip(change, previous, strict=True)
+    pct = [None if c is None or not p else round(100 * c / p, 1) for c, p in pairs]
+    return pd.DataFrame(
+        {
+            "stream": streams,
+            "value": pd.array(values, dtype="Int64"),
+            "previous": pd.array(previous, dtype="Int64"),
+            "change": pd.array(change, dtype="Int64"),
+            "change_pct": pd.array(pct, dtype="Float64"),
+        }
+    )
 
 
 # ---------------------------------------------------------------------------------------------- all views
@@ -764,7 +775,7 @@ def view_data(
     protected = privacy.protect_linked(tables, privacy.k_by_stream(k))
     out = {name: p.cells for name, p in protected.items() if name not in ("kpis", "previous", "displacement")}
     out["by_state"] = pd.concat([out["by_state"], protected["displacement"].cells], ignore_index=True)
-    out["kpis"] = _protected_kpis(kpi, protected["kpis"].cells, protected["previous"].cells)
+    out["kpis"] = _protected_kpis(kpi_rows, protected["kpis"].cells, protected["previous"].cells)
     out["window"] = _window_frame(span)
     return {name: out[name] for name in VIEWS}
 
@@ -783,14 +794,15 @@ def _empty_pairs(origin: str, destination: str) -> pd.DataFrame:
     )
 
 
-def _protected_kpis(kpi: pd.DataFrame, current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
-    hidden_now = current[privacy.SUPPRESSED].to_numpy()
+def _protected_kpis(rows: list[tuple], current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+    hidden_now = current[privacy.SUPPRESSED].to_numpy(dtype=bool)
     hidden = dict(zip(previous["stream"], previous[privacy.SUPPRESSED], strict=True))
-    hidden_before = np.array([bool(hidden.get(s, False)) for s in kpi["stream"]], dtype=bool)
-    table = kpi[["stream"]].assign(
-        value=kpi["value"].mask(hidden_now), previous=kpi["previous"].mask(hidden_before)
+    hidden_before = np.array([bool(hidden.get(r[0], False)) for r in rows], dtype=bool)
+    table = _with_change(
+        [r[0] for r in rows],
+        [None if h else r[1] for r, h in zip(rows, hidden_now, strict=True)],
+        [None if h else r[2] for r, h in zip(rows, hidden_before, strict=True)],
     )
-    table = _with_change(table)
     table[privacy.SUPPRESSED] = hidden_now
     table["previous_suppressed"] = hidden_before
     return table

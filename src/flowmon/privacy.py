@@ -29,6 +29,7 @@ column, which views use to hatch a state or footnote a cell (``footnote``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -168,9 +169,16 @@ class Protected:
     """A protected table: its cells and its totals (one frame per margin), each with ``suppressed``."""
 
     cells: pd.DataFrame
-    totals: dict[tuple[str, ...], pd.DataFrame]
+    value: str
+    _totals: dict[tuple[str, ...], _Totals] = field(repr=False)
+    _hidden: np.ndarray = field(repr=False)
 
-    def total(self, margin: tuple[str, ...] = ()) -> pd.DataFrame:
+    @functools.cached_property
+    def totals(self) -> dict[tuple[str, ...], pd.DataFrame]:
+        # Built on demand: the dashboard shows the cells and reads totals from the KPIs.
+        return {margin: t.frame(margin, self.value, self._hidden) for margin, t in self._totals.items()}
+
+    def total(self, margin: Sequence[str] = ()) -> pd.DataFrame:
         return self.totals[tuple(margin)]
 
 
@@ -229,9 +237,29 @@ def _plain(value: Hashable) -> Hashable:
 
 
 @dataclass
+class _Totals:
+    """The totals of one margin: group labels, sums and member indices (frames are built on demand)."""
+
+    labels: list[tuple]
+    sums: list[int]
+    members: np.ndarray
+
+    def frame(self, margin: tuple[str, ...], value: str, hidden: np.ndarray) -> pd.DataFrame:
+        if not margin:  # the grand total: one row, 0 for an empty table
+            return _shown(
+                pd.DataFrame({value: [sum(self.sums)]}),
+                value,
+                hidden[self.members][:1] if self.sums else [False],
+            )
+        table = pd.DataFrame(self.labels, columns=list(margin))
+        table[value] = np.array(self.sums, dtype=np.int64)
+        return _shown(table, value, hidden[self.members])
+
+
+@dataclass
 class _Layout:
     cells: np.ndarray  # member index of each row
-    totals: dict[tuple[str, ...], tuple[pd.DataFrame, np.ndarray]]
+    totals: dict[tuple[str, ...], _Totals]
 
 
 def _check(table: Linked, name: str) -> None:
@@ -242,8 +270,10 @@ def _check(table: Linked, name: str) -> None:
     for margin in table.margins:
         if not set(margin) <= set(table.keys):
             raise ValueError(f"table {name!r}: margin {margin} is not made of its keys {table.keys}")
-    values = table.frame[table.value]
-    if values.isna().any() or (values < 0).any():
+    values = table.frame[table.value].to_numpy()
+    if values.dtype.kind not in "iu" and (pd.isna(values).any() or values.dtype.kind not in "f"):
+        raise ValueError(f"table {name!r}: {table.value} must be counts (no missing or negative values)")
+    if len(values) and values.min() < 0:
         raise ValueError(f"table {name!r}: {table.value} must be counts (no missing or negative values)")
 
 
@@ -292,21 +322,23 @@ def _layout(name: str, table: Linked, members: _Members, equations: list[np.ndar
     # Each margin's totals, and which rows (cells) fall in each total's group.
     position = {c: i for i, c in enumerate(table.keys)}
     groups: dict[tuple[str, ...], dict[tuple, list[int]]] = {}
-    totals: dict[tuple[str, ...], tuple[pd.DataFrame, np.ndarray]] = {}
+    totals: dict[tuple[str, ...], _Totals] = {}
     for margin in map(tuple, table.margins):
         group: dict[tuple, list[int]] = {}
         for row, key in enumerate(key_rows):
             group.setdefault(tuple(key[position[c]] for c in margin), []).append(row)
         groups[margin] = group
         total_identity = _identifier(fixed, dims(margin))
-        index = []
-        for label, rows in group.items():
-            row_streams = stream_fixed or sorted({streams[r] for r in rows}, key=str)
-            total = int(values[rows].sum())
-            index.append(members.add(total_identity(label), total, members.threshold(row_streams)))
-        frame_totals = pd.DataFrame(list(group), columns=list(margin)) if margin else pd.DataFrame(index=[0])
-        frame_totals[table.value] = [int(values[rows].sum()) for rows in group.values()] or [0]
-        totals[margin] = (frame_totals, np.array(index, dtype=np.int64))
+        sums = [int(values[rows].sum()) for rows in group.values()]
+        index = [
+            members.add(
+                total_identity(label),
+                total,
+                members.threshold(stream_fixed or sorted({streams[r] for r in rows})),
+            )
+            for (label, rows), total in zip(group.items(), sums, strict=True)
+        ]
+        totals[margin] = _Totals(list(group), sums, np.array(index, dtype=np.int64))
         # The total equals the sum of its cells ...
         for at, rows in zip(index, group.values(), strict=True):
             equations.append(np.array([at, *cells[rows]], dtype=np.int64))
@@ -314,14 +346,14 @@ def _layout(name: str, table: Linked, members: _Members, equations: list[np.ndar
     for coarse in groups:
         for fine in groups:
             if set(coarse) < set(fine):
-                fine_index = totals[fine][1]
+                fine_index = totals[fine].members
                 fine_labels = list(groups[fine])
                 inside: dict[tuple, list[int]] = {}
                 for i, label in enumerate(fine_labels):
                     inside.setdefault(tuple(label[fine.index(c)] for c in coarse), []).append(fine_index[i])
                 coarse_labels = list(groups[coarse])
                 for label, parts in inside.items():
-                    at = totals[coarse][1][coarse_labels.index(label)]
+                    at = totals[coarse].members[coarse_labels.index(label)]
                     equations.append(np.array([at, *parts], dtype=np.int64))
     return _Layout(cells=cells, totals=totals)
 
@@ -329,16 +361,13 @@ def _layout(name: str, table: Linked, members: _Members, equations: list[np.ndar
 def _shown(frame: pd.DataFrame, value: str, hidden: np.ndarray) -> pd.DataFrame:
     hidden = np.asarray(hidden, dtype=bool)
     shown = pd.arrays.IntegerArray(frame[value].to_numpy(dtype=np.int64), hidden.copy())
-    return frame.assign(**{value: shown, SUPPRESSED: hidden})
+    columns = {c: shown if c == value else frame[c] for c in frame.columns if c != SUPPRESSED}
+    return pd.DataFrame({**columns, SUPPRESSED: hidden}, index=frame.index, copy=False)
 
 
 def _result(table: Linked, layout: _Layout, hidden: np.ndarray) -> Protected:
     cells = _shown(table.frame.reset_index(drop=True), table.value, hidden[layout.cells])
-    totals = {
-        margin: _shown(frame, table.value, hidden[index] if len(index) else np.zeros(len(frame), dtype=bool))
-        for margin, (frame, index) in layout.totals.items()
-    }
-    return Protected(cells=cells, totals=totals)
+    return Protected(cells=cells, value=table.value, _totals=layout.totals, _hidden=hidden)
 
 
 def protect(
