@@ -54,7 +54,7 @@ def test_layout_keeps_the_real_map_s_orientation() -> None:
     assert red_sea["y"] == tiles["y"].max() or red_sea["x"] == tiles["x"].max(), "Red Sea is the north-east"
     assert red_sea["x"] > khartoum["x"] and red_sea["y"] > khartoum["y"]
     assert tiles.loc["SD19", "y"] == tiles["y"].min(), "Abyei on the southern edge"
-    assert tiles.loc["SD02", "y"] >= tiles.loc["SD03", "y"], "North Darfur not south of South Darfur"
+    assert tiles.loc["SD02", "y"] > tiles.loc["SD03", "y"], "North Darfur north of South Darfur"
     assert tiles.loc["SD17", "y"] > tiles.loc["SD13", "y"], "Northern north of North Kordofan"
     # Khartoum is central: within a tile's width or two of the middle of the map.
     minx, miny, maxx, maxy = geo.tiles().total_bounds
@@ -66,7 +66,7 @@ def test_tile_neighbours_match_the_cod_ab_map(cod_ab) -> None:
     print(f"tiles keep {score.kept}/{score.true_pairs} neighbours, {score.false_pairs} false; {score.missed}")
     assert score.true_pairs >= 30
     assert score.share_kept >= 0.85, score.missed
-    assert score.false_pairs <= 4
+    assert score.false_pairs <= 5
 
 
 def test_shared_edges_ignore_states_that_touch_at_a_point(cod_ab) -> None:

@@ -27,11 +27,8 @@ from flowmon.schema import STATE_PCODES
 if TYPE_CHECKING:
     import geopandas as gpd
 
-# Where the grid sits: the south-west tile centre, and the distance between neighbouring centres, in degrees.
-# Chosen so the grid covers about Sudan's extent (21.8..38.6 E, 8.6..23.1 N).
-ORIGIN_LON = 23.0
-ORIGIN_LAT = 9.6
-TILE_SPACING = 2.2
+# Sudan's extent (west, south, east, north) in degrees: the tile map is scaled to fit it and centred on it.
+SUDAN_EXTENT = (21.8, 8.6, 38.6, 23.1)
 
 
 @cache
@@ -47,19 +44,47 @@ def layout() -> pd.DataFrame:
     return table.sort_values("pcode", ignore_index=True)
 
 
+# Tiles are drawn on an integer lattice, counted in half a tile spacing east and a quarter of a hexagon's
+# radius north, and only then scaled: two tiles compute exactly the same floats for the corners they share.
+
+
+def _lattice(col: int, row: int) -> tuple[int, int]:
+    return 2 * col + (row & 1), 3 * row
+
+
+@cache
+def _grid() -> tuple[float, float, float]:
+    """``(lon, lat, spacing)``: where lattice point (0, 0) lies and the distance between tile centres."""
+    table = layout()
+    centres = [_lattice(c, r) for c, r in zip(table["col"], table["row"], strict=True)]
+    west, east = min(x for x, _ in centres) - 1, max(x for x, _ in centres) + 1
+    south, north = min(y for _, y in centres) - 2, max(y for _, y in centres) + 2
+    # Lattice units in degrees: x unit = spacing / 2, y unit = spacing / (2 * sqrt(3)).
+    min_lon, min_lat, max_lon, max_lat = SUDAN_EXTENT
+    spacing = min(
+        2 * (max_lon - min_lon) / (east - west), 2 * math.sqrt(3) * (max_lat - min_lat) / (north - south)
+    )
+    lon = (min_lon + max_lon) / 2 - (west + east) / 2 * spacing / 2
+    lat = (min_lat + max_lat) / 2 - (south + north) / 2 * spacing / (2 * math.sqrt(3))
+    return lon, lat, spacing
+
+
+def tile_spacing() -> float:
+    """The distance between the centres of neighbouring tiles, in degrees."""
+    return _grid()[2]
+
+
 def _lattice_point(half_x: int, quarter_y: int) -> tuple[float, float]:
-    # Points on an integer lattice (half a spacing east, a quarter of a hexagon's radius north) before
-    # scaling, so that two tiles compute exactly the same floats for the corners they share.
-    radius = TILE_SPACING / math.sqrt(3)
-    return ORIGIN_LON + half_x * TILE_SPACING / 2, ORIGIN_LAT + quarter_y * radius / 2
+    lon, lat, spacing = _grid()
+    return lon + half_x * spacing / 2, lat + quarter_y * spacing / (2 * math.sqrt(3))
 
 
 def _centre(col: int, row: int) -> tuple[float, float]:
-    return _lattice_point(2 * col + (row & 1), 3 * row)
+    return _lattice_point(*_lattice(col, row))
 
 
 def _hexagon_vertices(col: int, row: int) -> list[tuple[float, float]]:
-    half_x, quarter_y = 2 * col + (row & 1), 3 * row
+    half_x, quarter_y = _lattice(col, row)
     corners = [(1, 1), (0, 2), (-1, 1), (-1, -1), (0, -2), (1, -1)]
     return [_lattice_point(half_x + dx, quarter_y + dy) for dx, dy in corners]
 
@@ -124,7 +149,7 @@ def office_points_on_tiles(offices: pd.DataFrame | None = None) -> pd.DataFrame:
 
     table = office_table() if offices is None else offices
     centres = tiles().set_index("pcode")[["x", "y"]]
-    ring = TILE_SPACING * 0.28
+    ring = tile_spacing() * 0.28
     rows = []
     for pcode, group in table.groupby("state_pcode", sort=False):
         cx, cy = centres.loc[pcode, "x"], centres.loc[pcode, "y"]
