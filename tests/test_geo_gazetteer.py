@@ -97,6 +97,12 @@ def test_official_names_are_exact_and_variants_are_aliases() -> None:
     assert geo.to_pcode("Gezira").kind == "alias"
 
 
+def test_pcodes_are_exact_matches_of_themselves() -> None:
+    assert geo.to_pcode("SD15") == geo.Match("SD15", "exact", "SD15")
+    assert geo.to_pcode(" sd01 ").pcode == "SD01"
+    assert geo.to_pcode("SD20") is None and geo.to_pcode("SS01") is None
+
+
 @pytest.mark.parametrize(
     ("typo", "pcode"),
     [("Soth Darfur", "SD03"), ("Kasalla", "SD11"), ("Gedaraf", "SD12"), ("Khartuom", "SD01")],

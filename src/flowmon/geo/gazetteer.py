@@ -2,8 +2,8 @@
 
 Names are matched in three steps, and a match says which step found it:
 
-- ``exact``: the official COD-AB English or Arabic name, ignoring case, accents, punctuation, underscores,
-  spacing and the word "state" (ولاية).
+- ``exact``: the pcode itself (``SD15``), or the official COD-AB English or Arabic name, ignoring case,
+  accents, punctuation, underscores, spacing and the word "state" (ولاية).
 - ``alias``: a spelling listed in ``geo/aliases.csv``, or any name that becomes an official name or an alias
   once the word variants in ``geo/name_tokens.csv`` are applied (articles dropped, "Shamal"/"N." read as
   "North", "Kordufan" as "Kordofan", ...).
@@ -36,6 +36,7 @@ FUZZY_MIN_LENGTH = 5
 # Words that say "this is a state", not which one.
 _FILLER_WORDS = frozenset({"state", "wilayat", "wilayah", "wilaya", "ولايه"})
 _ARABIC_LETTERS = str.maketrans({"ة": "ه", "ى": "ي", "ٱ": "ا", "ـ": None})
+_PCODE = re.compile(r"sd\d\d")
 _SEPARATORS = re.compile(r"[\s_\-.,;:/()\[\]'\"`’ʼ‘]+")
 
 
@@ -99,6 +100,7 @@ def _tokens() -> dict[str, str]:
 
 @dataclass(frozen=True)
 class _Index:
+    pcodes: frozenset[str]
     exact: dict[str, str]
     # key -> pcode, or None for a region that must never match
     by_key: dict[str, str | None]
@@ -133,7 +135,7 @@ def _index() -> _Index:
         elif pcode not in known:
             raise ValueError(f"geo/aliases.csv row {row}, column pcode: unknown pcode {pcode!r}")
         add(by_key, name_key(alias), pcode, alias)
-    return _Index(exact=exact, by_key=by_key)
+    return _Index(pcodes=frozenset(known), exact=exact, by_key=by_key)
 
 
 def _fuzzy(key: str) -> str | None:
@@ -165,6 +167,8 @@ def _lookup(name: str) -> tuple[str, str] | None:
     if not loose:
         return None
     index = _index()
+    if _PCODE.fullmatch(loose) and loose.upper() in index.pcodes:
+        return loose.upper(), "exact"
     if loose in index.exact:
         return index.exact[loose], "exact"
     key = _variant_key(loose, _tokens())
