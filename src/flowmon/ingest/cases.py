@@ -231,7 +231,8 @@ def validate_cases(parsed: Parsed, progress=None) -> tuple[pd.DataFrame, pd.Data
         [p for p in rejection_parts if len(p)] or [schema.empty_rejections()], ignore_index=True
     )
     # One problem per row and field: a state name not found is not also "missing" from the pcode column.
-    rejections = rejections.assign(field=rejections["field"].fillna(rejections["column"]))
+    known_field = rejections["field"] if "field" in rejections else rejections["column"]
+    rejections = rejections.assign(field=known_field.fillna(rejections["column"]))
     rejections = rejections.drop_duplicates(["row", "field"], keep="first").drop(columns="field")
     accepted = pd.concat(accepted_parts) if accepted_parts else schema.empty("events")
     accepted = accepted.loc[~accepted.index.isin(rejections["row"].dropna())]

@@ -243,6 +243,7 @@ def ingest_files(
         except (readers.UnreadableFile, cases.NothingUsable) as error:
             report.fatal = str(error)
             report.rejections = [{"row": None, "column": None, "value": None, "reason": str(error)}]
+            report.rejected = report.rows  # none of the rows can be used
             continue
         problems = pd.DataFrame(raw.problems, columns=list(schema.REJECTION_COLUMNS))
         rejections = pd.concat([problems, rejections], ignore_index=True) if len(problems) else rejections

@@ -173,7 +173,8 @@ def _read_ragged_csv(
                         "row": number,
                         "column": None,
                         "value": delimiter.join(extra),
-                        "reason": f"{len(row)} cells where the header row has at most {width}",
+                        "reason": f"{len(row)} cells where the first rows have at most {width}: "
+                        "a stray delimiter?",
                     }
                 )
                 row = []
@@ -346,6 +347,26 @@ def _blank_rows(data: pd.DataFrame) -> pd.Series:
     return blank
 
 
+def _cells_beyond(data: pd.DataFrame, width: int) -> list[dict]:
+    """Rows with cells right of the last header: a stray delimiter shifts every cell, so they are rejected."""
+    extra = data[list(data.columns[width:])]
+    if extra.empty:
+        return []
+    filled = ~_blank_rows(extra)
+    problems = []
+    for row in extra.index[filled.to_numpy()]:
+        cells = [values_text for values_text in (_cell_text(v) for v in extra.loc[row]) if values_text]
+        problems.append(
+            {
+                "row": int(row),
+                "column": None,
+                "value": ", ".join(cells),
+                "reason": f"cells right of the last header column ({width} columns): a stray delimiter?",
+            }
+        )
+    return problems
+
+
 def read_raw(path: str | os.PathLike, sheet: str | None = None) -> RawTable:
     """Read one file (one sheet of a workbook) into a laid-out :class:`RawTable`."""
     path = Path(path)
@@ -353,7 +374,15 @@ def read_raw(path: str | os.PathLike, sheet: str | None = None) -> RawTable:
     found = layout(grid, path)
     data = grid.loc[found["first_data_row"] :]
     data = data.loc[~_blank_rows(data)]
-    problem_rows = {problem["row"] for problem in info["problems"]}
+    header = (
+        found["header"]
+        if found["hxl"] is None
+        else [h or t for h, t in zip(found["header"], found["hxl"], strict=True)]
+    )
+    width = max((i + 1 for i, text in enumerate(header) if text), default=0)
+    problems = info["problems"] + _cells_beyond(data, width)
+    data = data[list(data.columns[:width])]
+    problem_rows = {problem["row"] for problem in problems}
     if problem_rows:
         data = data.loc[~data.index.isin(problem_rows)]
     return RawTable(
@@ -366,7 +395,7 @@ def read_raw(path: str | os.PathLike, sheet: str | None = None) -> RawTable:
         title=found["title"],
         header_row=found["header_row"],
         data=data,
-        problems=info["problems"],
+        problems=problems,
         sheets=info["sheets"],
     )
 
