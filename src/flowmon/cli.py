@@ -19,6 +19,7 @@ SUBCOMMANDS = (
     "flowmon.ingest.cli",
     "flowmon.geo.cli",
     "flowmon.bench",
+    "flowmon.export.cli",
 )
 
 

@@ -1,0 +1,133 @@
+"""``flowmon export csv``: the aggregates a view shows, suppressed, as one long table.
+
+One row per figure: the totals of each stream (``total``), each state (``state``; for displacement, people
+displaced *into* the state), each state of origin of displacement (``state_origin``), each office
+(``office``) and each month, quarter or year of the trend (``period``). A suppressed figure has an empty
+``value`` and ``suppressed`` true: its true value is never written.
+
+Provenance is in columns rather than in a comment header, so the file opens as it is in a spreadsheet and
+with a plain ``pandas.read_csv``, and survives filtering and pasting: every row carries the view's period
+(``start``, ``end``), the query that reproduces the view (``query``, the dashboard URL's names), its stream's
+sources and "as of" date, and whether the data are synthetic.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pandas as pd
+
+from flowmon import aggregate, privacy, store
+from flowmon.export import view as views
+from flowmon.views.style import STREAM_LABELS
+
+COLUMNS = (
+    "table",
+    "key",
+    "name",
+    "stream",
+    "value",
+    "suppressed",
+    "start",
+    "end",
+    "query",
+    "source",
+    "as_of",
+    "synthetic",
+)
+TABLES = ("total", "state", "state_origin", "office", "period")
+_PERIOD_KEY = {"M": "%Y-%m", "Y": "%Y"}
+
+
+def _period_key(start: pd.Timestamp, freq: str) -> tuple[str, str]:
+    """``("2025-01", "January 2025")``, ``("2025Q1", "Q1 2025")`` or ``("2025", "2025")``."""
+    if freq == "Q":
+        quarter = (start.month - 1) // 3 + 1
+        return f"{start.year}Q{quarter}", f"Q{quarter} {start.year}"
+    if freq == "Y":
+        return f"{start.year}", f"{start.year}"
+    return f"{start:%Y-%m}", f"{start:%B %Y}"
+
+
+def _rows(table: str, frame: pd.DataFrame, key: pd.Series, name: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "table": table,
+            "key": key.astype(str).to_numpy(),
+            "name": name.astype(str).to_numpy(),
+            "stream": frame["stream"].astype(str).to_numpy(),
+            "value": pd.array(frame["value"], dtype="Int64"),
+            "suppressed": frame[privacy.SUPPRESSED].astype(bool).to_numpy(),
+        }
+    )
+
+
+def csv_table(session) -> pd.DataFrame:
+    """The figures of ``session`` (a ``flowmon.datastore.DataStore``) as the rows of the CSV (``COLUMNS``)."""
+    view, dataset = session.view, session.dataset
+    states = dataset.states.set_index("pcode")["name_en"]
+    offices = dataset.offices.set_index("code")["name"]
+    parts = []
+
+    kpis = view["kpis"]
+    parts.append(_rows("total", kpis, pd.Series("all", index=kpis.index), kpis["stream"].map(STREAM_LABELS)))
+    for table, frame in (("state", view["by_state"]), ("state_origin", view["departures"])):
+        pcodes = frame["state_pcode"].astype(str)
+        parts.append(_rows(table, frame, pcodes, pcodes.map(states)))
+    by_office = view["by_office"]
+    codes = by_office["office"].astype(str)
+    parts.append(_rows("office", by_office, codes, codes.map(offices)))
+    by_period = view["by_period"]
+    labels = [_period_key(pd.Timestamp(p), session.freq) for p in by_period["period"]]
+    parts.append(
+        _rows(
+            "period",
+            by_period,
+            pd.Series([k for k, _ in labels], index=by_period.index, dtype=object),
+            pd.Series([n for _, n in labels], index=by_period.index, dtype=object),
+        )
+    )
+    rows = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    if rows.empty:
+        rows = pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS[:6]})
+
+    start, end = session.period
+    sources = views.provenance(dataset)
+    rows["start"] = str(start) if start is not None else ""
+    rows["end"] = str(end) if end is not None else ""
+    rows["query"] = urlencode(session.to_query(), safe=",")
+    rows["source"] = rows["stream"].map(lambda s: sources.get(s, {}).get("source", "")).astype(object)
+    rows["as_of"] = rows["stream"].map(lambda s: sources.get(s, {}).get("as_of", "")).astype(object)
+    rows["synthetic"] = dataset.synthetic
+    return rows[list(COLUMNS)]
+
+
+def csv_text(session) -> str:
+    """The CSV file's text (UTF-8, header row, empty cells where suppressed)."""
+    return csv_table(session).to_csv(index=False, lineterminator="\n")
+
+
+def write_csv(session, path: str | os.PathLike) -> Path:
+    """Write ``session``'s CSV to ``path`` atomically (a reader never sees half a file)."""
+    path = Path(path)
+    store.write_text_atomic(path, csv_text(session))
+    return path
+
+
+def export_csv(
+    data_dir: str | os.PathLike | None,
+    filters: aggregate.Filters | Mapping[str, str] | None,
+    path: str | os.PathLike,
+    *,
+    indicator: str | None = None,
+    granularity: str | None = None,
+    k: int | None = None,
+) -> Path:
+    """Write the CSV of the view ``filters`` select over ``data_dir`` (a ``Filters`` or URL-style names)."""
+    query = filters if isinstance(filters, Mapping) else views.query_of(filters)
+    query = {**query, **({"indicator": indicator} if indicator else {})}
+    query = {**query, **({"granularity": granularity} if granularity else {})}
+    return write_csv(views.session(data_dir, query, k), path)

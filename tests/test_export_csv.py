@@ -1,0 +1,142 @@
+"""``flowmon export csv``: the figures of a view, suppressed cells empty, read back by plain pandas."""
+
+import csv
+
+import pandas as pd
+import pytest
+
+from flowmon import aggregate, privacy, store
+from flowmon.cli import main
+from flowmon.export.csv import COLUMNS, export_csv
+
+
+@pytest.fixture(scope="module")
+def events(demo_dir):
+    return store.load(demo_dir)["events"]
+
+
+def hand_count(events, months, **conditions):
+    """People in the raw events, counted without flowmon.aggregate."""
+    mask = events["date"].dt.to_period("M").astype(str).between(*months)
+    for column, values in conditions.items():
+        mask &= events[column].astype(str).isin(values)
+    return int(events.loc[mask, "count"].sum())
+
+
+def raw_rows(path):
+    with open(path, newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def test_figures_match_hand_counts_and_read_back_with_plain_pandas(demo_dir, events, tmp_path):
+    filters = aggregate.Filters(offices=("KRT", "PZU"), start="2024-01", end="2024-12")
+    path = export_csv(demo_dir, filters, tmp_path / "v.csv")
+    table = pd.read_csv(path, dtype={"value": "Int64"}, keep_default_na=False, na_values={"value": [""]})
+    assert tuple(table.columns) == COLUMNS
+    assert set(table["table"]) == {"total", "state", "state_origin", "office", "period"}
+    months = ("2024-01", "2024-12")
+    shown = table[~table["suppressed"]]
+    for stream in ("caseload", "return", "referral"):
+        total = shown[(shown["table"] == "total") & (shown["stream"] == stream)]["value"]
+        assert total.tolist() == [hand_count(events, months, stream=[stream], office=["KRT", "PZU"])]
+    krt = shown[(shown["table"] == "office") & (shown["key"] == "KRT") & (shown["stream"] == "caseload")]
+    assert krt["value"].tolist() == [hand_count(events, months, stream=["caseload"], office=["KRT"])]
+    for row in shown[(shown["table"] == "state") & (shown["stream"] == "caseload")].itertuples():
+        assert row.value == hand_count(events, months, stream=["caseload"], office=["KRT", "PZU"],
+                                       state_pcode=[row.key])  # fmt: skip
+    periods = table[(table["table"] == "period") & (table["stream"] == "return")]
+    assert periods["key"].tolist() == [f"2024-{m:02d}" for m in range(1, 13)]
+    assert periods["name"].iloc[0] == "January 2024"
+    # One state row per state and stream, names in words.
+    states = table[table["table"] == "state"]
+    assert len(states) == 19 * 4 and "Khartoum" in set(states["name"])
+    assert (table["start"] == "2024-01").all() and (table["end"] == "2024-12").all()
+
+
+def test_a_suppressed_cell_is_empty_never_its_true_value(demo_dir, events, tmp_path):
+    # One office, one month, referrals (k = 11): small numbers are certain.
+    query = {"office": "KSL", "start": "2024-03", "end": "2024-03", "stream": "referral"}
+    path = export_csv(demo_dir, query, tmp_path / "small.csv")
+    rows = raw_rows(path)
+    hidden = [r for r in rows if r["suppressed"] == "True"]
+    assert hidden, "the fixture should produce suppressed cells"
+    primary = 0
+    for row in hidden:
+        assert row["value"] == ""
+        if row["table"] == "state":
+            true = hand_count(events, ("2024-03", "2024-03"), stream=["referral"], office=["KSL"],
+                              state_pcode=[row["key"]])  # fmt: skip
+            assert true > 0  # a hidden cell is never a zero
+            primary += true < privacy.K_FLOORS["referral"]
+    assert primary
+    for row in rows:
+        assert row["suppressed"] in ("True", "False")
+        if row["suppressed"] == "False":
+            assert row["value"].isdigit()
+            assert int(row["value"]) == 0 or int(row["value"]) >= 11
+
+
+def test_query_string_options_and_filters_give_the_same_file(demo_dir, tmp_path):
+    from_filters = export_csv(
+        demo_dir,
+        aggregate.Filters(streams=("return",), sexes=("female",), start="2023-01", end="2023-06"),
+        tmp_path / "a.csv",
+        granularity="quarter",
+    )
+    code = main(["export", "csv", "--data-dir", str(demo_dir), "--out", str(tmp_path / "b.csv"),
+                 "--stream", "return", "--sex", "female", "--start", "2023-01", "--end", "2023-06",
+                 "--granularity", "quarter"])  # fmt: skip
+    assert code == 0
+    url = (
+        "http://127.0.0.1:5006/served?stream=return&sex=female&start=2023-01&end=2023-06&granularity=quarter"
+    )
+    assert main(["export", "csv", "--data-dir", str(demo_dir), "--out", str(tmp_path / "c.csv"),
+                 "--query", url + "&present=1"]) == 0  # fmt: skip
+    texts = {p: (tmp_path / p).read_text() for p in ("b.csv", "c.csv")}
+    assert from_filters.read_text() == texts["b.csv"] == texts["c.csv"]
+    table = pd.read_csv(from_filters)
+    assert set(table["stream"]) == {"return"}
+    assert table.loc[table["table"] == "period", "key"].tolist() == ["2023Q1", "2023Q2"]
+    # The query column reproduces the view.
+    assert set(table["query"]) == {
+        "stream=return&sex=female&start=2023-01&end=2023-06&granularity=quarter&indicator=return"
+    }
+
+
+def test_provenance_columns(demo_dir, tmp_path):
+    path = export_csv(demo_dir, {"start": "2025-01", "end": "2025-02"}, tmp_path / "p.csv")
+    table = pd.read_csv(path)
+    manifest = store.read_manifest(demo_dir)
+    as_of = {s["stream"]: s["as_of"] for s in manifest["sources"]}
+    assert table["synthetic"].all()
+    for stream, rows in table.groupby("stream"):
+        assert set(rows["as_of"]) == {as_of[stream]}
+        assert set(rows["source"]) == {"flowmon demo (synthetic)"}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--office", "XXX"], "office: unknown value 'XXX'"),
+        (["--start", "1999-01"], "start: no data for 1999-01"),
+        (["--start", "2024-13"], "start: '2024-13' is not a month"),
+        (["--query", "ofice=KRT"], "unknown name 'ofice'"),
+        (["--indicator", "returns"], "indicator: unknown value 'returns'"),
+    ],
+)
+def test_bad_filters_fail_with_one_clear_line_and_leave_the_old_file(
+    demo_dir, tmp_path, capsys, arguments, message
+):
+    out = tmp_path / "kept.csv"
+    out.write_text("previous export\n")
+    code = main(["export", "csv", "--data-dir", str(demo_dir), "--out", str(out), *arguments])
+    assert code == 2
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error
+    assert out.read_text() == "previous export\n"
+
+
+def test_an_empty_data_folder_is_an_error(data_dir, tmp_path, capsys):
+    assert main(["export", "csv", "--data-dir", str(data_dir), "--out", str(tmp_path / "x.csv")]) == 2
+    assert "holds no data" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()
