@@ -154,7 +154,8 @@ def prepare(table: pd.DataFrame) -> pd.DataFrame:
     """The table with a ``month`` column (Period ordinal, int32) from ``date`` (events) or ``period`` (flows).
 
     Call once after loading; every function here accepts unprepared tables too, at the cost of computing the
-    month each time. Returns a new frame; categoricals are kept.
+    month each time. Returns a new frame (or ``table`` itself when it has a month already); categoricals are
+    kept.
     """
     if MONTH in table.columns:
         return table
@@ -189,7 +190,8 @@ def _remap(dtype: pd.CategoricalDtype, vocabulary: tuple[str, ...]) -> np.ndarra
 
 def _selected(codes: np.ndarray, vocabulary: tuple[str, ...], values: tuple[str, ...]) -> np.ndarray:
     lookup = np.zeros(len(vocabulary) + 1, dtype=bool)  # the last slot catches code -1
-    lookup[pd.Index(vocabulary).get_indexer(list(values))] = True
+    at = pd.Index(vocabulary).get_indexer(list(values))
+    lookup[at[at >= 0]] = True
     return lookup[codes]
 
 
