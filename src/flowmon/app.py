@@ -33,6 +33,7 @@ from flowmon.views.style import STREAM_COLORS, STREAM_LABELS, STREAM_UNITS
 EMPTY_PERIODS = pd.DataFrame({"stream": [], "period": [], "value": [], "suppressed": []})
 EMPTY_NATIONALITIES = pd.DataFrame({"stream": [], "nationality": [], "value": [], "suppressed": []})
 EMPTY_CATEGORIES = pd.DataFrame({"stream": [], "category": [], "value": [], "suppressed": []})
+MAP_HEIGHT = 640
 TITLE = "flowmon · IOM Sudan migration and displacement monitor"
 CSS = (
     CARD_CSS
@@ -72,7 +73,7 @@ class MapView(pn.viewable.Viewer):
             self.param.geometry.objects = ["tiles"]
         self._handles: dict[str, list] = {}
         self._selection: hv.streams.Selection1D | None = None
-        self._pane = pn.pane.HoloViews(self._build(), sizing_mode="stretch_both", min_height=520)
+        self._pane = pn.pane.HoloViews(self._build(), sizing_mode="stretch_width", height=MAP_HEIGHT)
         self._note = pn.pane.HTML(self._geometry_note(), css_classes=["fm-note"], sizing_mode="stretch_width")
         store.param.watch(self._update, ["view", "indicator"])
 
@@ -100,12 +101,12 @@ class MapView(pn.viewable.Viewer):
             return offices.assign(x=offices["lon"], y=offices["lat"])
         # On tiles, offices sit in their state's tile, spread so that several stay apart.
         tiles = self.shapes.set_index("pcode")
-        size = np.sqrt(self.shapes.geometry.iloc[0].area)
+        size = maps.tile_size(self.shapes)
         rank = offices.groupby("state_pcode").cumcount().to_numpy()
         count = offices.groupby("state_pcode")["code"].transform("size").to_numpy()
-        offset = (rank - (count - 1) / 2) * size * 0.22
+        offset = (rank - (count - 1) / 2) * size * 0.3
         x = tiles.loc[offices["state_pcode"], "x"].to_numpy() + offset
-        y = tiles.loc[offices["state_pcode"], "y"].to_numpy() - size * 0.28
+        y = tiles.loc[offices["state_pcode"], "y"].to_numpy() - size * 0.3
         return offices.assign(x=x, y=y)
 
     def _capture(self, name: str):
@@ -138,7 +139,7 @@ class MapView(pn.viewable.Viewer):
         context = maps.context_outlines(dataset.outlines if self.geometry == "official" else None)
         overlay = context * polygons * labels * flows * office_layer
         del language_names
-        return maps.map_frame(overlay, schematic=self.geometry == "tiles")
+        return maps.map_frame(overlay, schematic=self.geometry == "tiles", height=MAP_HEIGHT)
 
     def _unit(self) -> str:
         stream = INDICATOR_STREAM[self.store.indicator]
@@ -160,8 +161,6 @@ class MapView(pn.viewable.Viewer):
         table = view.get("by_state")
         if table is None or table.empty:
             return pd.DataFrame({"pcode": [], "value": [], "suppressed": []})
-        if indicator == "displacement_out":
-            table = view["departures"]
         rows = table[table["stream"] == stream]
         return rows.rename(columns={"state_pcode": "pcode"})[["pcode", "value", "suppressed"]]
 
@@ -205,7 +204,7 @@ class MapView(pn.viewable.Viewer):
             if "color_colorbar" in handles:
                 handles["color_colorbar"].title = self._unit()
         for handles in self._handles.get("labels", []):
-            _write(handles["source"], {"label": columns["label"]})
+            _write(handles["source"], {"label": columns["label"], "ink": columns["ink"]})
         office_columns = maps.office_columns(
             self._offices.assign(open=self.store.offices_open().to_numpy()), self._office_values(view)
         )
@@ -233,7 +232,7 @@ class MapView(pn.viewable.Viewer):
         self._note.object = self._geometry_note()
 
     def __panel__(self):
-        return pn.Column(self._pane, self._note, sizing_mode="stretch_both")
+        return pn.Column(self._pane, self._note, sizing_mode="stretch_width")
 
 
 # HoloViews copies a column that a style option is mapped to under the option's name.
@@ -367,12 +366,14 @@ class Dashboard(pn.viewable.Viewer):
             if self.dataset.boundaries is not None else {"Schematic tiles": "tiles"},
             button_type="primary", button_style="outline", sizing_mode="stretch_width",
         )  # fmt: skip
-        self.reset_button = pn.widgets.Button(name="Reset filters", button_type="warning", icon="restore")
+        self.reset_button = pn.widgets.Button(name="Reset filters", button_type="warning")
         self.reset_button.on_click(lambda event: self.store.reset())
         self.controls = pn.Column(
             self.indicator_widget,
-            pn.pane.Markdown("**Map**", margin=(0, 10)),
-            self.geometry_widget,
+            *(
+                [pn.pane.Markdown("**Map**", margin=(0, 10)), self.geometry_widget]
+                if self.dataset.boundaries is not None else []
+            ),
             self.office_widget,
             widgets,
             pn.pane.Markdown("**Streams** (none selected: all)", margin=(0, 10)),
@@ -434,7 +435,7 @@ class Dashboard(pn.viewable.Viewer):
 
     def _chart(self, function, *args) -> pn.pane.HoloViews:
         dynamic = hv.DynamicMap(pn.bind(function, self.store.param.view, *args)).opts(framewise=True)
-        return pn.pane.HoloViews(dynamic, sizing_mode="stretch_width", min_height=300, linked_axes=False)
+        return pn.pane.HoloViews(dynamic, sizing_mode="stretch_width", height=300, linked_axes=False)
 
     def _title(self, view, indicator) -> str:
         return f'<p class="fm-title">{self.store.describe()}</p>'
@@ -520,7 +521,7 @@ class Dashboard(pn.viewable.Viewer):
 
         return pn.widgets.FileDownload(
             callback=csv, filename=f"flowmon_by_{kind}.csv", label=f"Download CSV (by {kind}, as shown)",
-            button_type="primary", button_style="outline", icon="download",
+            button_type="primary", button_style="outline",
         )  # fmt: skip
 
     def _footer(self) -> str:
@@ -553,13 +554,8 @@ class Dashboard(pn.viewable.Viewer):
         )
 
     def main_area(self) -> pn.Column:
-        right = pn.Column(self.kpis, self.trend, self.breakdowns, sizing_mode="stretch_both")
-        top = pn.Row(
-            pn.Column(self.map, sizing_mode="stretch_both", min_width=480),
-            right,
-            sizing_mode="stretch_width",
-            min_height=640,
-        )
+        right = pn.Column(self.kpis, self.trend, self.breakdowns, sizing_mode="stretch_width")
+        top = pn.Row(pn.Column(self.map, sizing_mode="stretch_width"), right, sizing_mode="stretch_width")
         parts = [self._synthetic_banner(), self.title, self.message, top, self.tables, self.footer]
         return pn.Column(*(p for p in parts if p is not None), sizing_mode="stretch_width")
 

@@ -1,8 +1,8 @@
 """``flowmon export csv``: the aggregates a view shows, suppressed, as one long table.
 
 One row per figure: the totals of each stream (``total``), each state (``state``; for displacement, people
-displaced *into* the state), each state of origin of displacement (``state_origin``), each office
-(``office``) and each month, quarter or year of the trend (``period``). A suppressed figure has an empty
+displaced *into* the state), each state of origin of displacement (``state_origin``, when the dashboard's
+map can show it), each office (``office``) and each month, quarter or year of the trend (``period``). A suppressed figure has an empty
 ``value`` and ``suppressed`` true: its true value is never written.
 
 Provenance is in columns rather than in a comment header, so the file opens as it is in a spreadsheet and
@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 import pandas as pd
 
 from flowmon import aggregate, privacy, store
+from flowmon.datastore import INDICATORS
 from flowmon.export import view as views
 from flowmon.views.style import STREAM_LABELS
 
@@ -74,7 +75,10 @@ def csv_table(session) -> pd.DataFrame:
 
     kpis = view["kpis"]
     parts.append(_rows("total", kpis, pd.Series("all", index=kpis.index), kpis["stream"].map(STREAM_LABELS)))
-    for table, frame in (("state", view["by_state"]), ("state_origin", view["departures"])):
+    state_tables = [("state", view["by_state"])]
+    if "displacement_out" in INDICATORS:  # the map can show departures
+        state_tables.append(("state_origin", view["departures"]))
+    for table, frame in state_tables:
         pcodes = frame["state_pcode"].astype(str)
         parts.append(_rows(table, frame, pcodes, pcodes.map(states)))
     by_office = view["by_office"]

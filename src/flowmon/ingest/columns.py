@@ -46,8 +46,12 @@ def normalise_value(value: object) -> str:
     return text if _NUMBER.fullmatch(text) else normalise(text)
 
 
+_HXL_TAG = re.compile(r"^#[a-z][a-z0-9_]*(\s*\+\s*[a-z][a-z0-9_]*)*$", re.IGNORECASE)
+
+
 def is_hxl(text: object) -> bool:
-    return isinstance(text, str) and text.strip().startswith("#") and len(text.strip()) > 1
+    """An HXL hashtag with attributes (``#adm1+name``); ``#123`` is not one."""
+    return isinstance(text, str) and bool(_HXL_TAG.match(text.strip()))
 
 
 def normalise_hxl(tag: str) -> str:

@@ -209,20 +209,27 @@ def _parse_matrix(raw: RawTable, present: dict[str, int], period: pd.Timestamp |
 
     origin_codes, cells = {}, {}
     for position in origins:
-        code, problem = values.parse_state(raw.header[position])
+        header = raw.header[position]
+        code, problem = values.parse_state(header)
         if problem:
-            unmatched[raw.header[position]] += 1
-        origin_codes[position] = code
+            unmatched[header] += 1
         cells[position] = _numbers(raw, position, problems, blank_is_zero=True)
-        if code is None:
+        first = next((p for p, c in origin_codes.items() if c is not None and c == code), None)
+        origin_codes[position] = code if first is None else None
+        if origin_codes[position] is None:
+            why = (
+                f"the header {header!r} is not a state ({problem or 'unknown'})"
+                if first is None
+                else f"the header {header!r} names the same state as {raw.header[first]!r} ({code})"
+            )
             nonzero = cells[position].map(lambda v: v not in (0, None)) & ~is_total
             problems.append(
                 pd.DataFrame(
                     {
                         "row": index[nonzero.to_numpy()],
-                        "column": raw.header[position],
+                        "column": header,
                         "value": cells[position][nonzero].astype(str).to_numpy(dtype=object),
-                        "reason": f"the header {raw.header[position]!r} is not a known state ({problem})",
+                        "reason": f"{why}: its people cannot be given an origin",
                     }
                 )
             )
@@ -287,7 +294,11 @@ def _parse_matrix(raw: RawTable, present: dict[str, int], period: pd.Timestamp |
     source = source_name(raw)
     keep = ~is_total
     long = (
-        matrix.loc[keep].rename(columns=origin_codes).stack(future_stack=True) if keep.any() else pd.Series()
+        matrix.loc[keep, [p for p, code in origin_codes.items() if code]]
+        .rename(columns=origin_codes)
+        .stack(future_stack=True)
+        if keep.any()
+        else pd.Series()
     )
     flows = pd.DataFrame(
         {

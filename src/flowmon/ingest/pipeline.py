@@ -34,6 +34,7 @@ class IngestResult:
     stored: dict[str, int] = field(default_factory=dict)  # rows added per table
     new_rows: dict[str, pd.DataFrame] = field(default_factory=dict)  # the accepted rows, canonical
     totals: dict[str, int] = field(default_factory=dict)  # rows per table after the ingest
+    notes: list[str] = field(default_factory=list)  # about the whole run
 
     @property
     def report(self) -> dict:
@@ -41,7 +42,7 @@ class IngestResult:
         return as_json(self.files)
 
     def summary(self) -> str:
-        return summary(self.files, self.stored, self.totals, self.exit_code, self.data_dir)
+        return summary(self.files, self.stored, self.totals, self.exit_code, self.data_dir, self.notes)
 
 
 def parse_period(period: str | pd.Timestamp | None) -> pd.Timestamp | None:
@@ -276,6 +277,11 @@ def ingest_files(
         )
 
     result = IngestResult(files=reports, exit_code=0, data_dir=folder)
+    if not synthetic and store.is_synthetic(folder):
+        result.notes.append(
+            f"{folder} holds synthetic demo data: what is added stays labelled synthetic; "
+            "ingest real exports into a data folder of their own"
+        )
     if any(report.fatal for report in reports):
         result.exit_code = 2
         return result

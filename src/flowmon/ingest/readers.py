@@ -316,8 +316,12 @@ def layout(grid: pd.DataFrame, path: Path) -> dict:
 
     above = [number for number in nonblank if number < header_row]
     group_row = None
-    if above and filled[above[-1]] >= 2 and filled[above[-1]] < filled[header_row]:
-        group_row = above[-1]
+    # A group-label row sits right above the header with fewer cells: several labels, or one label that
+    # does not start in the first column (a title does).
+    if above and above[-1] == header_row - 1 and filled[above[-1]] < filled[header_row]:
+        starts_late = not texts[above[-1]][0]
+        if filled[above[-1]] >= 2 or starts_late:
+            group_row = above[-1]
     title = [" ".join(cell for cell in texts[number] if cell) for number in above if number != group_row]
     header = texts[header_row] if header_row != hxl_row else [""] * len(texts[header_row])
     width = len(header)

@@ -77,10 +77,15 @@ def dumps(reports: list[FileReport]) -> str:
 
 
 def summary(
-    reports: list[FileReport], stored: dict[str, int], totals: dict[str, int], exit_code: int, data_dir
+    reports: list[FileReport],
+    stored: dict[str, int],
+    totals: dict[str, int],
+    exit_code: int,
+    data_dir,
+    notes: list[str] = (),
 ) -> str:
     """The terminal summary: per file its counts, the first rejections, unmatched names and notes."""
-    lines = []
+    lines = [f"note: {note}" for note in notes]
     for report in reports:
         if report.skipped:
             lines.append(f"{report.path} ({report.stream}): skipped, already ingested (same content)")

@@ -39,7 +39,8 @@ def trend(table: pd.DataFrame, *, freq: str = "M", title: str = "", height: int 
         xlabel="",
         ylabel="people",
         xrotation=60 if data["period"].nunique() > 12 else 0,
-        legend_position="top_left",
+        legend_position="top",
+        legend_opts={"orientation": "horizontal"},
         tools=["hover"],
         hover_tooltips=[("Period", "@period"), ("Stream", "@stream_label"), ("People", "@shown")],
         line_color=None,
@@ -68,6 +69,5 @@ def ranked_bars(
         ylabel="people",
         tools=["hover"],
         hover_tooltips=[(label.replace("_", " ").capitalize(), f"@{{{label}}}"), ("People", "@shown")],
-        yformatter="%.0f",
         line_color=None,
     )

@@ -16,7 +16,7 @@ import geopandas as gpd
 import holoviews as hv
 import numpy as np
 import pandas as pd
-from holoviews import dim
+from bokeh.models import NumeralTickFormatter
 
 from flowmon.views.style import (
     BORDER_COLOR,
@@ -28,7 +28,7 @@ from flowmon.views.style import (
     format_count,
 )
 
-STATE_VALUE_COLUMNS = ("value", "shown", "hatch", "label")
+STATE_VALUE_COLUMNS = ("value", "shown", "hatch", "label", "ink")
 OFFICE_VALUE_COLUMNS = ("value", "shown", "size", "status", "fill")
 HOVER_STATE = [("State", "@name_en"), ("الولاية", "@name_ar"), ("Pcode", "@pcode"), ("Count", "@shown")]
 HATCH = "/"
@@ -66,6 +66,21 @@ def label_points(shapes: gpd.GeoDataFrame) -> pd.DataFrame:
     return pd.DataFrame({"pcode": shapes["pcode"].to_numpy(), "x": points.x.to_numpy(), "y": points.y.to_numpy()})
 
 
+def wrap(name: str) -> str:
+    """State names on two lines ("North\nKordofan") so they fit a tile."""
+    words = name.split()
+    return name if len(words) < 2 else f"{' '.join(words[:-1])}\n{words[-1]}"
+
+
+def tile_size(shapes: gpd.GeoDataFrame) -> float:
+    return float(np.sqrt(shapes.geometry.area.median()))
+
+
+def label_offset(shapes: gpd.GeoDataFrame) -> float:
+    """On tiles, labels sit in the upper part of the tile and offices below them."""
+    return 0.12 * tile_size(shapes) if {"x", "y"} <= set(shapes.columns) else 0.0
+
+
 def state_columns(pcodes: pd.Series, values: pd.DataFrame, names: pd.Series) -> dict[str, list]:
     """The per-state columns that change with the filters, in the order of ``pcodes``.
 
@@ -76,11 +91,14 @@ def state_columns(pcodes: pd.Series, values: pd.DataFrame, names: pd.Series) -> 
     value = indexed["value"].astype("float64")
     suppressed = indexed["suppressed"].fillna(False).astype(bool)
     shown = [format_count(v) for v in value]
+    # Equalised colours put a state's shade at its rank: the darker 40% of states get white text.
+    dark = value.rank(pct=True) > 0.6
     return {
         "value": value.to_numpy(),
         "shown": shown,
+        "ink": np.where(dark, "#ffffff", "#111111").tolist(),
         "hatch": np.where(suppressed, HATCH, " ").tolist(),
-        "label": [f"{n}\n{s}" for n, s in zip(names, shown, strict=True)],
+        "label": [f"{wrap(n)}\n{s}" for n, s in zip(names, shown, strict=True)],
     }
 
 
@@ -116,10 +134,13 @@ def choropleth(
     polygons = hv.Polygons(polygon_records(table, vdims), vdims=vdims, label="states").opts(
         color="value",
         cmap=SEQUENTIAL,
+        # Caseloads are skewed (one state can hold most of them): equalised colours keep the rest readable.
+        cnorm="eq_hist",
         clim=color_limits(table["value"]),
+        clabel=unit,
+        colorbar_opts={"formatter": NumeralTickFormatter(format="0,0")},
         clipping_colors={"NaN": SUPPRESSED_COLOR},
         colorbar=True,
-        colorbar_opts={"title": unit},
         line_color=BORDER_COLOR,
         line_width=1.5,
         hooks=[hatch_hook],
@@ -128,9 +149,13 @@ def choropleth(
         nonselection_alpha=0.55,
         title=title,
     )
-    points = label_points(base).assign(label=columns["label"] if label_names else columns["shown"])
-    labels = hv.Labels(points, ["x", "y"], ["label", "pcode"]).opts(
-        text_font_size="9pt", text_color="#111111", text_font_style="bold"
+    points = label_points(base)
+    points = points.assign(
+        y=points["y"] + label_offset(base), label=columns["label"] if label_names else columns["shown"],
+        ink=columns["ink"],
+    )
+    labels = hv.Labels(points, ["x", "y"], ["label", "pcode", "ink"]).opts(
+        text_font_size="8pt", text_color="ink", text_font_style="bold"
     )
     return polygons * labels
 
@@ -261,18 +286,19 @@ def return_arrows(
     xmin, xmax = points["x"].min(), points["x"].max()
     ymin, ymax = points["y"].min(), points["y"].max()
     cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
-    reach = reach or 0.62 * max(xmax - xmin, ymax - ymin)
+    # Arrows run from just outside the drawn states outwards: the map stays readable underneath.
+    reach = reach or 0.55 * max(xmax - xmin, ymax - ymin)
     angle = np.arctan2(shown["lat"].to_numpy() - SUDAN_CENTRE[1], shown["lon"].to_numpy() - SUDAN_CENTRE[0])
-    start = 0.35 * reach
+    start, end = 0.95 * reach, 1.35 * reach
     table = pd.DataFrame({
         "x0": cx + start * np.cos(angle), "y0": cy + start * np.sin(angle),
-        "x1": cx + reach * np.cos(angle), "y1": cy + reach * np.sin(angle), "country": shown["name"].to_numpy(),
+        "x1": cx + end * np.cos(angle), "y1": cy + end * np.sin(angle), "country": shown["name"].to_numpy(),
         "people": [format_count(v) for v in shown["value"]], "width": _width(shown["value"].astype("float64")),
     }, columns=RETURN_COLUMNS)  # fmt: skip
     tooltips = [("Returned to", "@country"), ("People", "@people")]
     segments, heads = _lines(table, ["country", "people"], STREAM_COLORS["return"], tooltips)
     text = pd.DataFrame({
-        "x": cx + 1.1 * reach * np.cos(angle), "y": cy + 1.1 * reach * np.sin(angle),
+        "x": cx + 1.5 * reach * np.cos(angle), "y": cy + 1.5 * reach * np.sin(angle),
         "text": [f"{c}\n{p}" for c, p in zip(table["country"], table["people"], strict=True)],
     }, columns=["x", "y", "text"])  # fmt: skip
     labels = hv.Labels(text, ["x", "y"], "text").opts(text_font_size="9pt", text_color="#7a4d00")
@@ -281,10 +307,14 @@ def return_arrows(
 
 def map_frame(element: hv.Element, *, schematic: bool, height: int = 560) -> hv.Element:
     """Axes off, equal aspect, a hint when the geometry is schematic."""
+    no_axes = {"xaxis": None, "yaxis": None}
     return element.opts(
-        hv.opts.Polygons(xaxis=None, yaxis=None, data_aspect=1, responsive=True, min_height=height),
+        hv.opts.Polygons(**no_axes, data_aspect=1, responsive=True, height=height),
+        hv.opts.Points(**no_axes),
+        hv.opts.Segments(**no_axes),
+        hv.opts.Labels(**no_axes),
         hv.opts.Overlay(
-            xaxis=None, yaxis=None, data_aspect=1, responsive=True, min_height=height, toolbar="above",
+            xaxis=None, yaxis=None, data_aspect=1, responsive=True, height=height, toolbar="above",
             active_tools=["wheel_zoom"], show_legend=False, bgcolor=NO_DATA_COLOR if schematic else "#f7fbff",
         ),  # fmt: skip
     )
