@@ -173,3 +173,35 @@ def test_sub_state_rows_are_summed_per_state_pair(data_dir, tmp_path):
     assert result.exit_code == 0
     flows = store.load(data_dir)["flows"].set_index("origin_pcode")["individuals"]
     assert flows.to_dict() == {"SD01": 150, "SD14": 5}
+
+
+def test_an_origin_that_is_not_a_state_is_never_invented(data_dir, tmp_path):
+    path = tmp_path / "with_unknown_origin.csv"
+    path.write_text(
+        "IDP master list 2024-08-01,,,,\n"
+        ",,STATE OF ORIGIN,,\n"
+        "State of displacement,IDPs,Khartoum,Sennar,Unknown\n"
+        "River Nile,35,10,20,5\n"
+        "Kassala,7,7,0,0\n",
+        encoding="utf-8",
+    )
+    result = ingest_files("displacement", [path], data_dir)
+    assert result.exit_code == 1
+    (rejection,) = result.report["files"][0]["rejections"]
+    assert (rejection["row"], rejection["column"], rejection["value"]) == (4, "Unknown", "5")
+    assert "cannot be given an origin" in rejection["reason"]
+    flows = store.load(data_dir)["flows"]
+    assert set(flows["destination_pcode"]) == {"SD11"} and flows["individuals"].sum() == 7
+
+
+def test_two_origin_columns_for_one_state_are_not_merged(data_dir, tmp_path):
+    path = tmp_path / "twice.csv"
+    path.write_text(
+        "IDP master list 2024-08-01\nState of displacement,IDPs,Gedaref,Gedarif\nKassala,7,7,0\nSennar,9,4,5\n",
+        encoding="utf-8",
+    )
+    result = ingest_files("displacement", [path], data_dir)
+    (rejection,) = result.report["files"][0]["rejections"]
+    assert (rejection["row"], rejection["column"]) == (4, "Gedarif")
+    assert "names the same state as 'Gedaref' (SD12)" in rejection["reason"]
+    assert store.load(data_dir)["flows"]["individuals"].sum() == 7

@@ -151,3 +151,8 @@ def test_values_are_parsed_once_per_distinct_value():
     parsed = values.parse_column(column, parse)
     assert sorted(calls, key=str) == [None, "a", "b"]
     assert parsed.values.tolist() == [None if pd.isna(v) else v for v in column]
+
+
+def test_hxl_tags_are_told_from_hash_numbers():
+    assert columns.is_hxl("#adm1+name") and columns.is_hxl("#affected +idps +ind")
+    assert not columns.is_hxl("#123") and not columns.is_hxl("# of people") and not columns.is_hxl("#")
