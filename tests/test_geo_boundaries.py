@@ -298,3 +298,13 @@ def test_choose_resource_prefers_admin1_geojson_then_all_level_files() -> None:
     assert choose_resource(shapefiles_only)["format"] == "SHP"
     with pytest.raises(BoundaryError, match="no GeoJSON"):
         choose_resource({"name": "x", "resources": [{"name": "t.xlsx", "format": "XLSX", "url": "t.xlsx"}]})
+
+
+@pytest.mark.parametrize("where", ["before the action", "after the action"])
+def test_data_dir_is_read_before_or_after_the_action(where, installed, capsys) -> None:
+    data_dir, _ = installed
+    args = ["geo", "--data-dir", str(data_dir), "status"]
+    if where == "after the action":
+        args = ["geo", "status", "--data-dir", str(data_dir)]
+    assert cli.main(args) == 0
+    assert f"official boundaries in {boundaries_path(data_dir)}" in capsys.readouterr().out

@@ -26,10 +26,13 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         description="Install Sudan's official COD-AB admin-1 boundaries into the data folder, or show them.",
     )
     actions = parser.add_subparsers(dest="geo_command", required=True, metavar="ACTION")
+    # --data-dir may also follow the action; SUPPRESS keeps an absent one from undoing `geo --data-dir DIR`.
+    after_action = argparse.ArgumentParser(add_help=False)
+    after_action.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS, help="the data folder")
 
     importing = actions.add_parser(
         "import",
-        parents=[common],
+        parents=[after_action],
         help="install boundaries from a file (GeoJSON, shapefile, zipped shapefile, GeoPackage)",
     )
     importing.add_argument("file", help="the COD-AB admin-1 file")
@@ -42,7 +45,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     )
     importing.set_defaults(func=run)
 
-    fetching = actions.add_parser("fetch", parents=[common], help="download and install from HDX (CKAN API)")
+    fetching = actions.add_parser(
+        "fetch", parents=[after_action], help="download and install from HDX (CKAN API)"
+    )
     fetching.add_argument("--base-url", default=HDX_URL, help=f"the CKAN portal (default {HDX_URL})")
     fetching.add_argument("--dataset", default=DATASET_ID, help=f"the dataset (default {DATASET_ID})")
     fetching.add_argument(
@@ -51,7 +56,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     fetching.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, help="as for import")
     fetching.set_defaults(func=run)
 
-    status = actions.add_parser("status", parents=[common], help="show the installed boundaries")
+    status = actions.add_parser("status", parents=[after_action], help="show the installed boundaries")
     status.set_defaults(func=run)
 
 
