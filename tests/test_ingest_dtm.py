@@ -197,7 +197,10 @@ def test_an_origin_that_is_not_a_state_is_never_invented(data_dir, tmp_path):
 def test_two_origin_columns_for_one_state_are_not_merged(data_dir, tmp_path):
     path = tmp_path / "twice.csv"
     path.write_text(
-        "IDP master list 2024-08-01\nState of displacement,IDPs,Gedaref,Gedarif\nKassala,7,7,0\nSennar,9,4,5\n",
+        "IDP master list 2024-08-01\n"
+        "State of displacement,IDPs,Gedaref,Gedarif\n"
+        "Kassala,7,7,0\n"
+        "Sennar,9,4,5\n",
         encoding="utf-8",
     )
     result = ingest_files("displacement", [path], data_dir)
