@@ -135,7 +135,7 @@ def test_map_updates_values_in_place_without_resending_polygons(dashboard):
 def test_clicking_a_state_filters_the_dashboard(dashboard):
     render(dashboard.map._pane)
     index = list(dashboard.map.shapes["pcode"]).index("SD11")
-    dashboard.map._selection.event(index=[index])
+    dashboard.map.selection.event(index=[index])
     assert dashboard.store.state == ["SD11"]
 
 

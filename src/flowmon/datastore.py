@@ -25,12 +25,14 @@ INDICATORS = {
     "return": "AVRR returns by state of registration",
     "referral": "Trafficking referrals by state of identification",
     "displacement_in": "People displaced into the state",
+    "displacement_out": "People displaced from the state",
 }
 INDICATOR_STREAM = {
     "caseload": "caseload",
     "return": "return",
     "referral": "referral",
     "displacement_in": "displacement",
+    "displacement_out": "displacement",
 }
 
 

@@ -9,17 +9,26 @@ import pandas as pd
 from flowmon.views.style import STREAM_COLORS, STREAM_LABELS, STREAM_UNITS, format_count
 
 
-def change_text(value, previous) -> str:
+def change_text(value, previous, previous_label: str = "vs previous period") -> str:
     if pd.isna(value) or pd.isna(previous):
         return "change hidden (small numbers)"
     if previous == 0:
         return "no cases in the previous period" if value else "none in either period"
     change = (value - previous) / previous
     arrow = "▲" if change > 0 else "▼" if change < 0 else "■"
-    return f"{arrow} {change:+.0%} vs previous period ({format_count(previous)})"
+    return f"{arrow} {change:+.0%} {previous_label} ({format_count(previous)})"
 
 
-def kpi_card(stream: str, value, previous, *, label: str | None = None, unit: str | None = None) -> str:
+def kpi_card(
+    stream: str,
+    value,
+    previous,
+    *,
+    label: str | None = None,
+    unit: str | None = None,
+    previous_label: str = "vs previous period",
+) -> str:
+    """One card: the stream's name, its total, what is counted, the change against the previous period."""
     label = html.escape(label or STREAM_LABELS[stream])
     unit = html.escape(unit or STREAM_UNITS[stream])
     return (
@@ -27,17 +36,24 @@ def kpi_card(stream: str, value, previous, *, label: str | None = None, unit: st
         f'<div class="fm-kpi-label">{label}</div>'
         f'<div class="fm-kpi-value">{format_count(value)}</div>'
         f'<div class="fm-kpi-unit">{unit}</div>'
-        f'<div class="fm-kpi-change">{html.escape(change_text(value, previous))}</div></div>'
+        f'<div class="fm-kpi-change">{html.escape(change_text(value, previous, previous_label))}</div></div>'
     )
 
 
-def kpi_cards(kpis: pd.DataFrame, labels: dict[str, str] | None = None) -> str:
+def kpi_cards(
+    kpis: pd.DataFrame,
+    labels: dict[str, str] | None = None,
+    units: dict[str, str] | None = None,
+    direction: str = "ltr",
+    previous: str = "vs previous period",
+) -> str:
     """One card per row of ``kpis`` (stream, value, previous)."""
     cards = [
-        kpi_card(row.stream, row.value, row.previous, label=(labels or {}).get(row.stream))
+        kpi_card(row.stream, row.value, row.previous, label=(labels or {}).get(row.stream),
+                 unit=(units or {}).get(row.stream), previous_label=previous)
         for row in kpis.itertuples(index=False)
-    ]
-    return '<div class="fm-kpis">' + "".join(cards) + "</div>"
+    ]  # fmt: skip
+    return f'<div class="fm-kpis" dir="{direction}">' + "".join(cards) + "</div>"
 
 
 CARD_CSS = """

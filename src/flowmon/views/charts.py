@@ -14,21 +14,29 @@ def period_labels(periods: pd.Series, freq: str = "M") -> pd.Series:
     return pd.to_datetime(periods).dt.to_period(freq).astype(str)
 
 
-def trend(table: pd.DataFrame, *, freq: str = "M", title: str = "", height: int = 300) -> hv.Bars:
+def trend(
+    table: pd.DataFrame,
+    *,
+    freq: str = "M",
+    title: str = "",
+    height: int = 300,
+    labels: dict[str, str] | None = None,
+) -> hv.Bars:
     """People per period, stacked by stream. ``table``: period, stream, value, suppressed.
 
     An empty table gives one empty bar (HoloViews cannot stack nothing), so a live chart can stay drawn.
     """
+    labels = {**STREAM_LABELS, **(labels or {})}
     if table.empty:
         table = pd.DataFrame({"period": ["–"], "stream": ["caseload"], "value": [0], "suppressed": [False]})
     data = table.assign(
         period=period_labels(table["period"], freq),
-        stream_label=table["stream"].map(STREAM_LABELS),
+        stream_label=table["stream"].map(labels),
         shown=[format_count(v) for v in table["value"]],
         value=table["value"].fillna(0),
     )
     streams = [s for s in STREAM_COLORS if s in set(table["stream"])]
-    cmap = {STREAM_LABELS[s]: STREAM_COLORS[s] for s in streams}
+    cmap = {labels[s]: STREAM_COLORS[s] for s in streams}
     return hv.Bars(data, ["period", "stream_label"], ["value", "shown"]).opts(
         stacked=True,
         cmap=cmap,

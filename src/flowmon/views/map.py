@@ -15,16 +15,17 @@ import math
 import geopandas as gpd
 import holoviews as hv
 import numpy as np
+import shapely
 import pandas as pd
 from bokeh.models import NumeralTickFormatter
 
 from flowmon.views.style import (
     BORDER_COLOR,
     CONTEXT_COLOR,
-    NO_DATA_COLOR,
     SEQUENTIAL,
     STREAM_COLORS,
     SUPPRESSED_COLOR,
+    ZERO_COLOR,
     format_count,
 )
 
@@ -32,6 +33,9 @@ STATE_VALUE_COLUMNS = ("value", "shown", "hatch", "label", "ink")
 OFFICE_VALUE_COLUMNS = ("value", "shown", "size", "status", "fill")
 HOVER_STATE = [("State", "@name_en"), ("الولاية", "@name_ar"), ("Pcode", "@pcode"), ("Count", "@shown")]
 HATCH = "/"
+def count_format() -> NumeralTickFormatter:
+    """A fresh tick formatter: Bokeh models belong to one document, so each plot gets its own."""
+    return NumeralTickFormatter(format="0,0")
 SUDAN_CENTRE = (30.2, 15.6)
 
 
@@ -73,7 +77,8 @@ def wrap(name: str) -> str:
 
 
 def tile_size(shapes: gpd.GeoDataFrame) -> float:
-    return float(np.sqrt(shapes.geometry.area.median()))
+    # shapely's area: the tiles' degrees are schematic units, not a projection to warn about.
+    return float(np.sqrt(np.median(shapely.area(shapes.geometry.to_numpy()))))
 
 
 def label_offset(shapes: gpd.GeoDataFrame) -> float:
@@ -91,8 +96,10 @@ def state_columns(pcodes: pd.Series, values: pd.DataFrame, names: pd.Series) -> 
     value = indexed["value"].astype("float64")
     suppressed = indexed["suppressed"].fillna(False).astype(bool)
     shown = [format_count(v) for v in value]
-    # Equalised colours put a state's shade at its rank: the darker 40% of states get white text.
-    dark = value.rank(pct=True) > 0.6
+    # On the log scale, the upper 40% of the colour range is dark: those states get white text.
+    top = value.max(skipna=True)
+    share = np.log(value.clip(lower=1)) / np.log(top) if pd.notna(top) and top > 1 else value * 0
+    dark = share > 0.6
     return {
         "value": value.to_numpy(),
         "shown": shown,
@@ -113,7 +120,7 @@ def hatch_hook(plot, element) -> None:
 
 def color_limits(values: pd.Series) -> tuple[float, float]:
     top = values.max(skipna=True)
-    return (0.0, float(top) if pd.notna(top) and top > 0 else 1.0)
+    return (1.0, float(top) if pd.notna(top) and top > 1 else 2.0)
 
 
 def choropleth(
@@ -124,6 +131,8 @@ def choropleth(
     unit: str = "people",
     language: str = "en",
     label_names: bool = True,
+    palette: list[str] = SEQUENTIAL,
+    font_size: str = "8pt",
 ) -> hv.Overlay:
     """The states coloured by ``values`` (pcode, value, suppressed), labelled with name and count."""
     name_column = "name_ar" if language == "ar" else "name_en"
@@ -133,13 +142,14 @@ def choropleth(
     vdims = ["pcode", "name_en", "name_ar", *STATE_VALUE_COLUMNS]
     polygons = hv.Polygons(polygon_records(table, vdims), vdims=vdims, label="states").opts(
         color="value",
-        cmap=SEQUENTIAL,
-        # Caseloads are skewed (one state can hold most of them): equalised colours keep the rest readable.
-        cnorm="eq_hist",
+        cmap=palette,
+        # Caseloads are skewed (one state can hold most of them): a log scale keeps the rest readable.
+        cnorm="log",
         clim=color_limits(table["value"]),
+        # Zero is "none", not "a few": drawn pale, below the scale.
         clabel=unit,
-        colorbar_opts={"formatter": NumeralTickFormatter(format="0,0")},
-        clipping_colors={"NaN": SUPPRESSED_COLOR},
+        colorbar_opts={"formatter": count_format()},
+        clipping_colors={"NaN": SUPPRESSED_COLOR, "min": ZERO_COLOR},
         colorbar=True,
         line_color=BORDER_COLOR,
         line_width=1.5,
@@ -155,7 +165,7 @@ def choropleth(
         ink=columns["ink"],
     )
     labels = hv.Labels(points, ["x", "y"], ["label", "pcode", "ink"]).opts(
-        text_font_size="8pt", text_color="ink", text_font_style="bold"
+        text_font_size=font_size, text_color="ink", text_font_style="bold"
     )
     return polygons * labels
 
@@ -170,7 +180,7 @@ def context_outlines(outlines: gpd.GeoDataFrame | None) -> hv.Polygons:
     )
 
 
-def office_columns(offices: pd.DataFrame, values: pd.DataFrame) -> dict[str, list]:
+def office_columns(offices: pd.DataFrame, values: pd.DataFrame, *, scale: float = 1.0) -> dict[str, list]:
     """Per-office value columns (size by caseload, hollow when the office was closed in the period).
 
     ``values`` has ``office``, ``value``, ``suppressed``; ``offices`` has ``code`` and ``open`` (bool).
@@ -178,8 +188,8 @@ def office_columns(offices: pd.DataFrame, values: pd.DataFrame) -> dict[str, lis
     indexed = values.set_index("office").reindex(offices["code"])
     value = indexed["value"].astype("float64")
     top = value.max(skipna=True)
-    scale = np.sqrt(value.fillna(0) / top) if pd.notna(top) and top > 0 else value.fillna(0) * 0
-    size = (8 + 30 * scale).where(value.notna() | ~indexed["suppressed"].fillna(False).astype(bool), 8)
+    share = np.sqrt(value.fillna(0) / top) if pd.notna(top) and top > 0 else value.fillna(0) * 0
+    size = (8 + 22 * share) * scale
     is_open = offices["open"].to_numpy(dtype=bool)
     return {
         "value": value.to_numpy(),
@@ -190,9 +200,10 @@ def office_columns(offices: pd.DataFrame, values: pd.DataFrame) -> dict[str, lis
     }
 
 
-def office_markers(offices: pd.DataFrame, values: pd.DataFrame) -> hv.Points:
+def office_markers(offices: pd.DataFrame, values: pd.DataFrame, *, scale: float = 1.0) -> hv.Points:
     """Offices at ``x``, ``y``, sized by ``values``; closed offices hollow."""
-    table = offices.reset_index(drop=True).assign(**office_columns(offices.reset_index(drop=True), values))
+    offices = offices.reset_index(drop=True)
+    table = offices.assign(**office_columns(offices, values, scale=scale))
     vdims = ["code", "name", "type", *OFFICE_VALUE_COLUMNS]
     return hv.Points(table, ["x", "y"], vdims, label="offices").opts(
         size="size",
@@ -222,7 +233,7 @@ def _width(values: pd.Series, widest: float = 14.0) -> np.ndarray:
 
 
 def _lines(
-    table: pd.DataFrame, vdims: list[str], color: str, tooltips: list[tuple[str, str]]
+    table: pd.DataFrame, vdims: list[str], color: str, tooltips: list[tuple[str, str]], scale: float = 1.0
 ) -> tuple[hv.Segments, hv.Points]:
     """Lines from (x0, y0) to (x1, y1) with a triangle at the end; the same columns even when empty."""
     segments = hv.Segments(table, ["x0", "y0", "x1", "y1"], [*vdims, "width"]).opts(
@@ -230,7 +241,7 @@ def _lines(
     )
     heads = hv.Points(
         _arrowheads(table["x0"], table["y0"], table["x1"], table["y1"]), ["x", "y"], ["angle"]
-    ).opts(marker="triangle", angle="angle", size=14, color=color, line_color="white")
+    ).opts(marker="triangle", angle="angle", size=14 * scale, color=color, line_color="white")
     return segments, heads
 
 
@@ -245,6 +256,7 @@ def flow_lines(
     origin: str = "origin_pcode",
     destination: str = "destination_pcode",
     color: str = STREAM_COLORS["displacement"],
+    scale: float = 1.0,
 ) -> hv.Overlay:
     """State-to-state flows (``origin``, ``destination``, ``value``) as lines whose width is the people moved.
 
@@ -264,15 +276,20 @@ def flow_lines(
     table = pd.DataFrame({
         "x0": x0, "y0": y0, "x1": x1, "y1": y1, "from": shown[origin].astype(str).to_numpy(),
         "to": shown[destination].astype(str).to_numpy(), "people": [format_count(v) for v in shown["value"]],
-        "width": _width(shown["value"].astype("float64")),
+        "width": _width(shown["value"].astype("float64")) * scale,
     }, columns=FLOW_COLUMNS)  # fmt: skip
     tooltips = [("From", "@from"), ("To", "@to"), ("People", "@people")]
-    segments, heads = _lines(table, ["from", "to", "people"], color, tooltips)
+    segments, heads = _lines(table, ["from", "to", "people"], color, tooltips, scale)
     return segments * heads
 
 
 def return_arrows(
-    returns: pd.DataFrame, points: pd.DataFrame, countries: pd.DataFrame, *, reach: float | None = None
+    returns: pd.DataFrame,
+    points: pd.DataFrame,
+    countries: pd.DataFrame,
+    *,
+    reach: float | None = None,
+    scale: float = 1.0,
 ) -> hv.Overlay:
     """Returns leaving Sudan: arrows from the map towards each country of return, width by people.
 
@@ -293,15 +310,18 @@ def return_arrows(
     table = pd.DataFrame({
         "x0": cx + start * np.cos(angle), "y0": cy + start * np.sin(angle),
         "x1": cx + end * np.cos(angle), "y1": cy + end * np.sin(angle), "country": shown["name"].to_numpy(),
-        "people": [format_count(v) for v in shown["value"]], "width": _width(shown["value"].astype("float64")),
+        "people": [format_count(v) for v in shown["value"]],
+        "width": _width(shown["value"].astype("float64")) * scale,
     }, columns=RETURN_COLUMNS)  # fmt: skip
     tooltips = [("Returned to", "@country"), ("People", "@people")]
-    segments, heads = _lines(table, ["country", "people"], STREAM_COLORS["return"], tooltips)
+    segments, heads = _lines(table, ["country", "people"], STREAM_COLORS["return"], tooltips, scale)
     text = pd.DataFrame({
         "x": cx + 1.5 * reach * np.cos(angle), "y": cy + 1.5 * reach * np.sin(angle),
         "text": [f"{c}\n{p}" for c, p in zip(table["country"], table["people"], strict=True)],
     }, columns=["x", "y", "text"])  # fmt: skip
-    labels = hv.Labels(text, ["x", "y"], "text").opts(text_font_size="9pt", text_color="#7a4d00")
+    labels = hv.Labels(text, ["x", "y"], "text").opts(
+        text_font_size=f"{round(9 * scale)}pt", text_color="#7a4d00", text_font_style="bold"
+    )
     return segments * heads * labels
 
 
@@ -315,6 +335,6 @@ def map_frame(element: hv.Element, *, schematic: bool, height: int = 560) -> hv.
         hv.opts.Labels(**no_axes),
         hv.opts.Overlay(
             xaxis=None, yaxis=None, data_aspect=1, responsive=True, height=height, toolbar="above",
-            active_tools=["wheel_zoom"], show_legend=False, bgcolor=NO_DATA_COLOR if schematic else "#f7fbff",
+            active_tools=["wheel_zoom"], show_legend=False, bgcolor="#ffffff" if schematic else "#f7fbff",
         ),  # fmt: skip
     )

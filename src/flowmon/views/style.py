@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from bokeh.palettes import Viridis256
+from bokeh.palettes import Inferno256, Viridis256
 
 # Okabe-Ito: distinguishable under the common colour-vision deficiencies.
 STREAM_COLORS = {
@@ -26,7 +26,10 @@ STREAM_UNITS = {
 }
 # Light (few) to dark (many): viridis reversed keeps its lightness ramp, which survives a washed-out projector.
 SEQUENTIAL = list(reversed(Viridis256))
+# For a projector: a longer lightness ramp (pale yellow to near black), still colour-blind safe.
+HIGH_CONTRAST = list(reversed(Inferno256))[16:240]
 NO_DATA_COLOR = "#f2f2f2"
+ZERO_COLOR = "#f3efe0"  # "none": pale and warm, apart from the scale and from grey (hidden)
 SUPPRESSED_COLOR = "#d9d9d9"
 BORDER_COLOR = "#ffffff"
 CONTEXT_COLOR = "#ececec"

@@ -1,0 +1,234 @@
+"""The live map of the dashboard: drawn once per geometry, then updated in place.
+
+A filter change rewrites only the value columns of the map's Bokeh data sources (colours, labels, hover
+figures, office sizes, flow lines), so the state polygons are not sent to the browser again
+(holoviz/holoviews#4453) and the user's zoom stays where it was. The elements themselves come from the pure
+builders of ``flowmon.views.map``; this module only keeps hold of what they drew.
+"""
+
+from __future__ import annotations
+
+import holoviews as hv
+import pandas as pd
+import panel as pn
+import param
+
+from flowmon import i18n
+from flowmon.datastore import INDICATOR_STREAM, DataStore
+from flowmon.views import map as maps
+from flowmon.views.style import HIGH_CONTRAST, SEQUENTIAL
+
+# HoloViews copies a column that a style option is mapped to under the option's name.
+_STYLE_COPIES = {"color": "value", "line_width": "width", "fill_color": "fill", "text_color": "ink"}
+
+
+def write_columns(source, columns: dict, *, replace: bool = False) -> None:
+    """Rewrite columns of a drawn Bokeh source (and HoloViews' style copies of them) in one message.
+
+    ``replace`` swaps the whole data (rows may come and go: flow lines); otherwise only the given columns
+    change and the rest (the state polygons) is not sent again.
+    """
+    new = {}
+    for key in source.data:
+        name = key if key in columns else _STYLE_COPIES.get(key)
+        if name in columns:
+            new[key] = columns[name]
+    if replace:
+        source.data = new
+    else:
+        source.data.update(new)
+
+
+def element_columns(element: hv.Element) -> dict:
+    """The columns HoloViews puts in an element's Bokeh source (dimension names as keys)."""
+    frame = element.dframe()
+    return {str(c): frame[c].to_numpy() for c in frame.columns}
+
+
+class MapView(pn.viewable.Viewer):
+    """State map with office markers and flow lines, updated in place on every filter change."""
+
+    geometry = param.Selector(default="tiles", objects=["tiles", "official"], doc="Map geometry")
+
+    def __init__(self, store: DataStore, *, language: str = "en", present: bool = False, **params):
+        self.store = store
+        self.language = language
+        self.present = present
+        has_official = store.dataset.boundaries is not None
+        params.setdefault("geometry", "official" if has_official else "tiles")
+        super().__init__(**params)
+        if not has_official:
+            self.param.geometry.objects = ["tiles"]
+        self.height = 860 if present else 640
+        self._handles: dict[str, list] = {}
+        self.selection: hv.streams.Selection1D | None = None
+        self._pane = pn.pane.HoloViews(self._build(), sizing_mode="stretch_width", height=self.height)
+        self._note = pn.pane.HTML(self._geometry_note(), css_classes=["fm-note"], sizing_mode="stretch_width")
+        store.param.watch(self._update, ["view", "indicator"])
+
+    # --- geometry -------------------------------------------------------------------------------------
+    @property
+    def shapes(self):
+        dataset = self.store.dataset
+        return dataset.boundaries if self.geometry == "official" else dataset.tiles
+
+    @property
+    def _names(self) -> pd.Series:
+        return self.shapes["name_ar" if self.language == "ar" else "name_en"].reset_index(drop=True)
+
+    def _geometry_note(self) -> str:
+        if self.geometry == "official":
+            return i18n.text("official", self.language)
+        note = f"<b>{i18n.text('schematic', self.language)}</b>"
+        if self.store.dataset.boundaries is None and not self.present:
+            note += (
+                " Official boundaries are not installed: <code>flowmon geo import FILE</code> or "
+                "<code>flowmon geo fetch</code>."
+            )
+        return note
+
+    def office_positions(self) -> pd.DataFrame:
+        offices = self.store.dataset.offices.copy()
+        if self.geometry == "official":
+            return offices.assign(x=offices["lon"], y=offices["lat"])
+        # On tiles, offices sit in the lower half of their state's tile, spread when there are several.
+        tiles = self.shapes.set_index("pcode")
+        size = maps.tile_size(self.shapes)
+        rank = offices.groupby("state_pcode").cumcount().to_numpy()
+        count = offices.groupby("state_pcode")["code"].transform("size").to_numpy()
+        offset = (rank - (count - 1) / 2) * size * 0.3
+        x = tiles.loc[offices["state_pcode"], "x"].to_numpy() + offset
+        y = tiles.loc[offices["state_pcode"], "y"].to_numpy() - size * 0.36
+        return offices.assign(x=x, y=y)
+
+    def _capture(self, name: str):
+        def hook(plot, element):
+            self._handles.setdefault(name, []).append(plot.handles)
+
+        return hook
+
+    def _build(self) -> hv.Overlay:
+        self._handles = {}
+        store, dataset = self.store, self.store.dataset
+        shapes = self.shapes
+        view = store.view
+        states = maps.choropleth(
+            shapes,
+            self._state_values(view),
+            unit=self._unit(),
+            language=self.language,
+            palette=HIGH_CONTRAST if self.present else SEQUENTIAL,
+            font_size="15pt" if self.present else "8pt",
+        )
+        polygons = states.get(0).opts(hooks=[maps.hatch_hook, self._capture("states")])
+        labels = states.get(1).opts(hooks=[self._capture("labels")])
+        if self.present:
+            polygons = polygons.opts(
+                colorbar_opts={
+                    "major_label_text_font_size": "16pt", "title_text_font_size": "16pt", "width": 24,
+                    "formatter": maps.count_format(),
+                },
+            )  # fmt: skip
+        self.selection = hv.streams.Selection1D(source=polygons)
+        self.selection.add_subscriber(self._on_select)
+        self._points = maps.label_points(shapes)
+        self._offices = self.office_positions()
+        office_layer = maps.office_markers(self._offices_now(), self._office_values(view), scale=self._scale)
+        office_layer = office_layer.opts(hooks=[self._capture("offices")])
+        context = maps.context_outlines(dataset.outlines if self.geometry == "official" else None)
+        overlay = context * polygons * labels * self._flow_layers(view) * office_layer
+        return maps.map_frame(overlay, schematic=self.geometry == "tiles", height=self.height)
+
+    @property
+    def _scale(self) -> float:
+        return 1.6 if self.present else 1.0
+
+    def _offices_now(self) -> pd.DataFrame:
+        return self._offices.assign(open=self.store.offices_open().to_numpy())
+
+    def _unit(self) -> str:
+        return i18n.text(f"unit.{INDICATOR_STREAM[self.store.indicator]}", self.language)
+
+    def _flow_elements(self, view: dict) -> tuple[hv.Overlay, hv.Overlay]:
+        displacement = maps.flow_lines(self._displacement(view), self._points, scale=self._scale)
+        returns = maps.return_arrows(
+            self._returns(view), self._points, self.store.dataset.countries, scale=self._scale
+        )
+        return displacement, returns
+
+    def _flow_layers(self, view: dict) -> hv.Overlay:
+        layers = []
+        for name, element in zip(("flow", "return"), self._flow_elements(view), strict=True):
+            for i, layer in enumerate(element):
+                layers.append(layer.opts(hooks=[self._capture(f"{name}{i}")]))
+        return hv.Overlay(layers)
+
+    # --- values ---------------------------------------------------------------------------------------
+    def _state_values(self, view: dict) -> pd.DataFrame:
+        stream = INDICATOR_STREAM[self.store.indicator]
+        table = view.get("departures" if self.store.indicator == "displacement_out" else "by_state")
+        if table is None or table.empty:
+            return pd.DataFrame({"pcode": [], "value": [], "suppressed": []})
+        rows = table[table["stream"] == stream]
+        return rows.rename(columns={"state_pcode": "pcode"})[["pcode", "value", "suppressed"]]
+
+    def _office_values(self, view: dict) -> pd.DataFrame:
+        stream = INDICATOR_STREAM[self.store.indicator]
+        stream = "caseload" if stream == "displacement" else stream
+        table = view.get("by_office")
+        if table is None or table.empty:
+            return pd.DataFrame({"office": [], "value": [], "suppressed": []})
+        return table[table["stream"] == stream][["office", "value", "suppressed"]]
+
+    def _displacement(self, view: dict) -> pd.DataFrame:
+        empty = pd.DataFrame({"origin_pcode": [], "destination_pcode": [], "value": []})
+        flows = view.get("state_flows")
+        if INDICATOR_STREAM[self.store.indicator] != "displacement" or flows is None or flows.empty:
+            return empty
+        # The largest movements carry the story; dozens of thin lines only hide the map.
+        return flows.sort_values("value", ascending=False).head(25)
+
+    def _returns(self, view: dict) -> pd.DataFrame:
+        empty = pd.DataFrame({"state_pcode": [], "destination": [], "value": []})
+        flows = view.get("return_flows")
+        if self.store.indicator != "return" or flows is None or flows.empty:
+            return empty
+        return flows
+
+    def _update(self, *events) -> None:
+        """Rewrite the value columns of the drawn map (geometry untouched)."""
+        if not self._handles:
+            return
+        view = self.store.view
+        shapes = self.shapes.reset_index(drop=True)
+        columns = maps.state_columns(shapes["pcode"], self._state_values(view), self._names)
+        low, high = maps.color_limits(pd.Series(columns["value"]))
+        for handles in self._handles.get("states", []):
+            write_columns(handles["source"], {k: columns[k] for k in maps.STATE_VALUE_COLUMNS})
+            handles["color_color_mapper"].update(low=low, high=high)
+            if "color_colorbar" in handles:
+                handles["color_colorbar"].title = self._unit()
+        for handles in self._handles.get("labels", []):
+            write_columns(handles["source"], {"label": columns["label"], "ink": columns["ink"]})
+        offices = maps.office_columns(self._offices_now(), self._office_values(view), scale=self._scale)
+        for handles in self._handles.get("offices", []):
+            write_columns(handles["source"], offices)
+        for name, element in zip(("flow", "return"), self._flow_elements(view), strict=True):
+            for i, layer in enumerate(element):
+                data = element_columns(layer)
+                for handles in self._handles.get(f"{name}{i}", []):
+                    write_columns(handles["source"], data, replace=True)
+
+    def _on_select(self, index: list[int]) -> None:
+        pcodes = [str(self.shapes["pcode"].iloc[i]) for i in index]
+        if pcodes != list(self.store.state):
+            self.store.state = pcodes
+
+    @param.depends("geometry", watch=True)
+    def _rebuild(self) -> None:
+        self._pane.object = self._build()
+        self._note.object = self._geometry_note()
+
+    def __panel__(self):
+        return pn.Column(self._pane, self._note, sizing_mode="stretch_width")
+
