@@ -2,8 +2,8 @@
 
 One row per figure: the totals of each stream (``total``), each state (``state``; for displacement, people
 displaced *into* the state), each state of origin of displacement (``state_origin``, when the dashboard's
-map can show it), each office (``office``) and each month, quarter or year of the trend (``period``). A suppressed figure has an empty
-``value`` and ``suppressed`` true: its true value is never written.
+map can show it), each office (``office``) and each month, quarter or year of the trend (``period``). A
+suppressed figure has an empty ``value`` and ``suppressed`` true: its true value is never written.
 
 Provenance is in columns rather than in a comment header, so the file opens as it is in a spreadsheet and
 with a plain ``pandas.read_csv``, and survives filtering and pasting: every row carries the view's period
@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 
-from flowmon import aggregate, privacy, store
+from flowmon import aggregate, privacy
 from flowmon.datastore import INDICATORS
 from flowmon.export import view as views
 from flowmon.views.style import STREAM_LABELS
@@ -116,9 +116,7 @@ def csv_text(session) -> str:
 
 def write_csv(session, path: str | os.PathLike) -> Path:
     """Write ``session``'s CSV to ``path`` atomically (a reader never sees half a file)."""
-    path = Path(path)
-    store.write_text_atomic(path, csv_text(session))
-    return path
+    return views.write_export(path, csv_text(session))
 
 
 def export_csv(

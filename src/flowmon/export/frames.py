@@ -89,9 +89,14 @@ def _linked(cube: dict) -> dict[str, privacy.Linked]:
 
 
 def _grid(cells: pd.DataFrame, index: list, columns: list, row: str, column: str) -> tuple:
-    values = cells.pivot(index=row, columns=column, values="value").reindex(index=index, columns=columns)
-    hidden = cells.pivot(index=row, columns=column, values=privacy.SUPPRESSED).reindex(index=index, columns=columns)
-    return values.to_numpy(dtype="float64", na_value=np.nan), hidden.to_numpy(dtype=bool)
+    def table(name: str) -> pd.DataFrame:
+        return cells.pivot(index=row, columns=column, values=name).reindex(index=index, columns=columns)
+
+    return _floats(table("value")), table(privacy.SUPPRESSED).to_numpy(dtype=bool)
+
+
+def _floats(values) -> np.ndarray:
+    return values.to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _frames(cells, by_state, by_month, total, months, pcodes) -> IndicatorFrames:
@@ -99,12 +104,9 @@ def _frames(cells, by_state, by_month, total, months, pcodes) -> IndicatorFrames
     period = by_state.set_index("state_pcode").reindex(list(pcodes))
     monthly = by_month.set_index("month").reindex(list(months))
     return IndicatorFrames(
-        values=np.vstack([period["value"].to_numpy(dtype="float64", na_value=np.nan), values]),
+        values=np.vstack([_floats(period["value"]), values]),
         suppressed=np.vstack([period[privacy.SUPPRESSED].to_numpy(dtype=bool), hidden]),
-        totals=np.concatenate(
-            [total["value"].to_numpy(dtype="float64", na_value=np.nan),
-             monthly["value"].to_numpy(dtype="float64", na_value=np.nan)]
-        ),  # fmt: skip
+        totals=np.concatenate([_floats(total["value"]), _floats(monthly["value"])]),
         totals_suppressed=np.concatenate(
             [total[privacy.SUPPRESSED].to_numpy(dtype=bool), monthly[privacy.SUPPRESSED].to_numpy(dtype=bool)]
         ),
@@ -143,7 +145,12 @@ def map_frames(session) -> MapFrames:
         elif indicator in protected:
             table = protected[indicator]
             indicators[indicator] = _frames(
-                table.cells, table.total(("state_pcode",)), table.total(("month",)), table.total(()), months, pcodes
+                table.cells,
+                table.total(("state_pcode",)),
+                table.total(("month",)),
+                table.total(()),
+                months,
+                pcodes,
             )
     return MapFrames(months=months, pcodes=pcodes, indicators=indicators)
 

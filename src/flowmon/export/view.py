@@ -152,3 +152,23 @@ def provenance(dataset) -> dict[str, dict[str, str]]:
         stream: {"source": "; ".join(entry["source"]), "as_of": max(entry["as_of"], default="")}
         for stream, entry in found.items()
     }
+
+
+def write_export(path: str | os.PathLike, content: str | bytes) -> Path:
+    """Write an export atomically (a reader never sees half a file), readable as any new file would be."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder: give a file name with --out")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = content if isinstance(content, str) else None
+    if text is not None:
+        store.write_text_atomic(path, text)
+    else:
+        temporary = path.with_name(f".{path.name}.partial")
+        temporary.write_bytes(content)
+        os.replace(temporary, path)
+    # The atomic writer's temporary file is private (0600); an export is meant to be shared.
+    mask = os.umask(0)
+    os.umask(mask)
+    path.chmod(0o666 & ~mask)
+    return path

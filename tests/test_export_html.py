@@ -1,0 +1,214 @@
+"""``flowmon export html`` without a browser: one self-contained file, only protected figures in it.
+
+The page in a browser, offline, with its widgets driven: tests/test_offline.py.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from flowmon import geo, privacy, store
+from flowmon.cli import main
+from flowmon.export.html import export_html
+
+
+def bokeh_models(path):
+    """Every model of the page's Bokeh document, as serialized (name, attributes)."""
+    text = path.read_text(encoding="utf-8")
+    found = re.search(r'<script type="application/json" id="[^"]+">\s*(.*?)\s*</script>', text, re.S)
+    documents = json.loads(html.unescape(found.group(1)))  # the browser reads it as text content
+    models = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "name" in node:
+                models.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(documents)
+    return models
+
+
+def figures_of(path) -> dict:
+    """The figures the page's JavaScript reads (the ``figures`` data source)."""
+    for model in bokeh_models(path):
+        attributes = model.get("attributes", {})
+        if model["name"] == "ColumnDataSource" and attributes.get("name") == "figures":
+            entries = dict(attributes["data"]["entries"])
+            return json.loads(entries["json"][0])
+    raise AssertionError("no figures in the page")
+
+
+def div_text(path, name: str) -> str:
+    return next(
+        m["attributes"]["text"] for m in bokeh_models(path) if m.get("attributes", {}).get("name") == name
+    )
+
+
+@pytest.fixture(scope="module")
+def events(demo_dir):
+    return store.load(demo_dir)["events"]
+
+
+@pytest.fixture(scope="module")
+def exported(demo_dir, tmp_path_factory):
+    path = tmp_path_factory.mktemp("html") / "view.html"
+    return export_html(demo_dir, {"office": "KSL,KRT", "start": "2024-01", "end": "2024-12"}, path)
+
+
+def test_the_file_is_self_contained(exported):
+    text = exported.read_text(encoding="utf-8")
+    # Nothing loaded from elsewhere: no script or stylesheet by address, no absolute link at all.
+    assert not re.search(r"<script[^>]+src=", text)
+    assert "<link" not in text
+    markup = re.sub(r"<script[^>]*>.*?</script>", "", text, flags=re.S)
+    assert not re.findall(r"""(?:src|href)\s*=\s*["'](?!#|data:)""", markup)
+    assert "Bokeh.set_log_level" in text or "bokeh" in text.lower()
+    assert len(text) > 500_000  # Bokeh's JavaScript is inside
+    assert exported.stat().st_mode & 0o044  # shareable, unlike the atomic writer's private temporary
+
+
+def test_no_record_level_field_is_in_the_file(exported, events):
+    text = exported.read_text(encoding="utf-8")
+    tokens = set(re.findall(r"[A-Za-z0-9_-]+", text))
+    assert not tokens & set(events["record_id"].astype(str))
+    assert "record_id" not in text
+
+
+def test_title_footnotes_and_synthetic_label(exported, demo_dir):
+    text = exported.read_text(encoding="utf-8")
+    assert "<title>MRRC caseload by state, January–December 2024, Kassala, Khartoum offices</title>" in text
+    data = figures_of(exported)
+    assert data["indicators"]["caseload"]["titles"][0] == (
+        "MRRC caseload by state, January–December 2024, Kassala, Khartoum offices"
+    )
+    assert (
+        data["indicators"]["return"]["titles"][3]
+        == "AVRR returns by state, March 2024, Kassala, Khartoum offices"
+    )
+    assert data["frames"][:2] == ["January–December 2024", "January 2024"]
+    assert data["captions"][:2] == ["whole period", "month 1 of 12"]
+    assert "SYNTHETIC DEMO DATA" in div_text(exported, "synthetic")
+    footer = div_text(exported, "footer")
+    as_of = store.read_manifest(demo_dir)["sources"][0]["as_of"]
+    assert f"MRRC caseload: flowmon demo (synthetic), as of {as_of}" in footer
+    assert "hidden: counts from 1 to 4" in footer and "1 to 10 for referral" in footer
+    assert "schematic tiles" in footer
+
+
+def test_figures_are_suppressed_and_protected_across_months(exported, events):
+    data = figures_of(exported)
+    assert set(data["indicators"]) >= {"caseload", "return", "referral", "displacement_in"}
+    assert len(data["frames"]) == 13 and len(data["names"]) == 19
+    lonely = 0
+    for name, figures in data["indicators"].items():
+        k = privacy.K_FLOORS[figures["stream"]]
+        values = figures["values"]
+        hidden = np.array(figures["suppressed"])
+        assert hidden.shape == (13, 19)
+        for row, flags in zip(values, hidden, strict=True):
+            for value, flag in zip(row, flags, strict=True):
+                assert (value is None) == bool(flag)
+                assert value is None or value == 0 or value >= k
+        period, months = hidden[0], hidden[1:]
+        totals = figures["totals"]
+        # No hidden figure is the only unknown of a sum that is shown.
+        for state in range(19):
+            if not period[state]:
+                assert months[:, state].sum() != 1, (name, state)
+                if not months[:, state].any():
+                    assert values[0][state] == sum(values[m][state] for m in range(1, 13))
+        for month in range(13):
+            if totals[month] is not None:
+                assert hidden[month].sum() != 1, (name, month)
+        lonely += int(hidden.any())
+    assert lonely, "the fixture should hide something"
+
+
+def test_shown_figures_equal_hand_counts(exported, events):
+    data = figures_of(exported)
+    month = events["date"].dt.to_period("M").astype(str)
+    offices = events["office"].astype(str).isin(["KSL", "KRT"])
+    pcodes = list(geo.tiles().sort_values("pcode")["pcode"])
+    checked = 0
+    for stream in ("caseload", "return", "referral"):
+        figures = data["indicators"][stream]
+        for frame, name in enumerate(["2024-01..2024-12", *[f"2024-{m:02d}" for m in range(1, 13)]]):
+            in_frame = month.between("2024-01", "2024-12") if frame == 0 else month == name
+            rows = events[offices & in_frame & (events["stream"].astype(str) == stream)]
+            counts = rows.groupby(rows["state_pcode"].astype(str))["count"].sum()
+            for at, pcode in enumerate(pcodes):
+                value = figures["values"][frame][at]
+                if value is not None:
+                    assert value == int(counts.get(pcode, 0)), (stream, frame, pcode)
+                    checked += 1
+    assert checked > 300
+
+
+def test_streams_filter_limits_the_selectors(demo_dir, tmp_path):
+    path = tmp_path / "r.html"
+    code = main(["export", "html", "--data-dir", str(demo_dir), "--out", str(path),
+                 "--query", "stream=return,displacement&start=2025-01&end=2025-03"])  # fmt: skip
+    assert code == 0
+    data = figures_of(path)
+    assert set(data["streams"]) == {"return", "displacement"}
+    assert set(data["indicators"]) <= {"return", "displacement_in", "displacement_out"}
+    selects = {
+        m["attributes"].get("name"): m["attributes"] for m in bokeh_models(path) if m["name"] == "Select"
+    }
+    assert selects["stream"]["value"] == "return"
+    assert selects["indicator"]["value"] == "return"
+
+
+@pytest.fixture(scope="module")
+def official_dir(demo_dir, shared_data, tmp_path_factory):
+    """The demo store with the COD-AB boundaries of ../shared/data installed."""
+    folder = tmp_path_factory.mktemp("official")
+    for name in ("events.parquet", "flows.parquet", store.MANIFEST):
+        shutil.copy(demo_dir / name, folder / name)
+    geo.import_boundaries(shared_data / "cod-ab" / "sdn_admbnda_adm1_cbs_nic_ssa_20200831.json", folder)
+    return folder
+
+
+def test_official_boundaries_are_drawn_when_installed(official_dir, tmp_path):
+    path = export_html(official_dir, {"start": "2024-01", "end": "2024-03"}, tmp_path / "o.html")
+    assert "OCHA COD-AB admin-1 boundaries" in div_text(path, "footer")
+    states = next(
+        m
+        for m in bokeh_models(path)
+        if m["name"] == "ColumnDataSource" and "xs" in dict(m["attributes"]["data"]["entries"])
+    )
+    xs = dict(states["attributes"]["data"]["entries"])["xs"]
+    vertices = sum(len(ring) for shape in xs for polygon in shape for ring in polygon)
+    assert vertices > 19 * 7 * 10  # real outlines, not 19 hexagons
+    official = geo.boundaries(official_dir)
+    assert np.isclose(min(min(min(r) for r in p) for s in xs for p in s), official.total_bounds[0])
+
+
+def test_a_period_outside_the_data_writes_nothing(demo_dir, tmp_path, capsys):
+    out = tmp_path / "none.html"
+    assert main(["export", "html", "--data-dir", str(demo_dir), "--out", str(out), "--end", "2040-01"]) == 2
+    assert "end: no data for 2040-01" in capsys.readouterr().err
+    assert not out.exists()
+    assert not list(tmp_path.iterdir())
+
+
+def test_export_takes_the_dashboards_filters(demo_dir, tmp_path):
+    from flowmon.aggregate import Filters
+
+    path = export_html(
+        demo_dir, Filters(sexes=("female",), start="2025-01", end="2025-02"), tmp_path / "f.html"
+    )
+    assert "<b>Filters</b>: sex female." in div_text(path, "footer")
+    assert pd.notna(figures_of(path)["indicators"]["caseload"]["totals"][0])
