@@ -35,7 +35,7 @@ from bokeh.models import (
     DataRange1d,
     Div,
     HoverTool,
-    LinearColorMapper,
+    LogColorMapper,
     NumeralTickFormatter,
     Select,
     Slider,
@@ -54,7 +54,6 @@ from flowmon.views.style import (
     BORDER_COLOR,
     HIGH_CONTRAST,
     SEQUENTIAL,
-    STREAM_COLORS,
     STREAM_LABELS,
     STREAM_UNITS,
     SUPPRESSED_COLOR,
@@ -62,8 +61,9 @@ from flowmon.views.style import (
 )
 
 PLAY_INTERVAL_MS = 1500
-# Labels switch to white where the fill is dark (the upper half of the reversed viridis ramp).
-DARK_FROM = 0.55
+ACCENT = "#0033a0"  # IOM blue, as the dashboard's header
+# Labels switch to white where the fill is dark: the upper 40% of the (log) colour range, as on the dashboard.
+DARK_FROM = 0.6
 
 # Shared by every callback: redraw the map for the chosen indicator and frame (0 = whole period).
 UPDATE_JS = """
@@ -81,7 +81,8 @@ function redraw() {
     shown.push(fmt(v));
     hatch.push(hidden[i] ? "/" : " ");
     label.push(data.names[i] + "\\n" + fmt(v));
-    ink.push(v !== null && high > 0 && v / high > data.dark_from ? "#ffffff" : "#111111");
+    const dark = v !== null && Math.log(Math.max(v, 1)) / Math.log(high) > data.dark_from;
+    ink.push(dark ? "#ffffff" : "#111111");
   }
   source.data = Object.assign({}, source.data, {value: value, shown: shown, hatch: hatch, label: label,
                                                  ink: ink});
@@ -192,8 +193,9 @@ def payload(session, frames: MapFrames, names: list[str]) -> dict:
 
 
 def _high(values: np.ndarray) -> float:
+    """The top of the log colour scale (which starts at 1; zero is drawn apart, below it)."""
     top = np.nanmax(values) if np.isfinite(values).any() else 0.0
-    return float(top) if top > 0 else 1.0
+    return float(top) if top > 1 else 2.0
 
 
 def _rings(geometry) -> list[list[list[float]]]:
@@ -288,13 +290,14 @@ def _map(
             "value": [np.nan] * len(names),
             "shown": [""] * len(names),
             "hatch": [" "] * len(names),
-            "label": names,
+            "label": [maps.wrap(name) for name in names],
             "ink": ["#111111"] * len(names),
         }
     )
-    # Zero is "none", apart from the scale (which starts above it: 1 to k-1 never shows); hidden is grey.
-    mapper = LinearColorMapper(
-        palette=palette, low=0.5, high=high, low_color=ZERO_COLOR, nan_color=SUPPRESSED_COLOR
+    # As on the dashboard: a log scale (one state can hold most people), zero pale and apart below it,
+    # hidden grey and hatched.
+    mapper = LogColorMapper(
+        palette=palette, low=1, high=high, low_color=ZERO_COLOR, nan_color=SUPPRESSED_COLOR
     )
     fig = figure(
         # Data ranges fitted to the states, a degree as long across as up, whatever the page's shape.
@@ -355,7 +358,7 @@ def build(session, *, controls: bool = True, width: int | None = None, height: i
     if session.indicator not in frames.indicators:
         raise ValueError(f"the map indicator {session.indicator!r} is not among the selected streams")
     shapes, schematic = _shapes(session, geometry)
-    data = payload(session, frames, shapes["name_en"].astype(str).tolist())
+    data = payload(session, frames, [maps.wrap(name) for name in shapes["name_en"].astype(str)])
     scale = (height or 1080) / 1080
     first = data["indicators"][session.indicator]
     palette = SEQUENTIAL if controls else HIGH_CONTRAST
@@ -363,7 +366,7 @@ def build(session, *, controls: bool = True, width: int | None = None, height: i
     fig, source, mapper, colorbar = _map(shapes, palette, high, unit, scale, toolbar=controls)
 
     title = _text("title", 34 * scale, **{"font-weight": "700"})
-    period = _text("period", 30 * scale, **{"font-weight": "700", "color": "#0033a0"})
+    period = _text("period", 30 * scale, **{"font-weight": "700", "color": ACCENT})
     total = _text("total", 22 * scale)
     footer = _text(
         "footer", 15 * scale, color="#333", **{"border-top": "1px solid #bbb", "padding-top": "4px"}
@@ -398,8 +401,7 @@ def build(session, *, controls: bool = True, width: int | None = None, height: i
         button.js_on_event("button_click", CustomJS(args={**args, "step": step}, code=STEP_JS))
     play.js_on_change("active", CustomJS(args={**args, "interval": PLAY_INTERVAL_MS}, code=PLAY_JS))
 
-    accent = STREAM_COLORS.get(first["stream"], "#0033a0")
-    period.styles = {**period.styles, "border-left": f"8px solid {accent}", "padding-left": "10px"}
+    period.styles = {**period.styles, "border-left": f"8px solid {ACCENT}", "padding-left": "10px"}
     side = [period, total, _key(scale)]
     if controls:
         side += [frame, row(previous, play, following, whole), stream, indicator]
