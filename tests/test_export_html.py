@@ -212,3 +212,18 @@ def test_export_takes_the_dashboards_filters(demo_dir, tmp_path):
     )
     assert "<b>Filters</b>: sex female." in div_text(path, "footer")
     assert pd.notna(figures_of(path)["indicators"]["caseload"]["totals"][0])
+
+
+def test_exporting_leaves_the_callers_session_alone(demo_dir):
+    """The dashboard's buttons pass their live session: exporting must not touch it (widgets watch it)."""
+    from flowmon.export.html import html_document
+    from flowmon.export.view import session
+
+    live = session(demo_dir, {"start": "2025-01", "end": "2025-03", "indicator": "return"})
+    seen = []
+    live.param.watch(seen.append, ["indicator", "start", "end", "view"])
+    before = (live.indicator, live.start, live.end, id(live.view))
+    page = html_document(live)
+    assert "<title>AVRR returns by state, January–March 2025, all offices</title>" in page
+    assert (live.indicator, live.start, live.end, id(live.view)) == before
+    assert not seen

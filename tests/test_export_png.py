@@ -62,3 +62,19 @@ def test_missing_chromium_is_one_clear_line(demo_dir, tmp_path, capsys, monkeypa
     monkeypatch.delenv("FLOWMON_CHROMIUM", raising=False)
     with pytest.raises(FileNotFoundError, match="apt-get install chromium"):
         find_chromium()
+
+
+def test_drawing_from_inside_an_event_loop(demo_dir):
+    """A Panel server's download callback runs in an asyncio loop, where Playwright's sync API refuses."""
+    import asyncio
+
+    from flowmon.export.png import png_bytes
+    from flowmon.export.view import session
+
+    live = session(demo_dir, {"start": "2025-01", "end": "2025-02"})
+
+    async def download() -> bytes:
+        return png_bytes(live, width=640, height=360)
+
+    picture = asyncio.run(download())
+    assert picture.startswith(b"\x89PNG\r\n\x1a\n")

@@ -134,23 +134,21 @@ def _number(value: float) -> int | None:
     return None if math.isnan(value) else int(value)
 
 
-def _titles(session, indicator: str, months: tuple[str, ...]) -> list[str]:
-    """The title in words of each frame: the whole period, then each month."""
-    saved = session.indicator, session.start, session.end
-    titles = []
-    # describe() reads the session's indicator and period; set them without recomputing the view.
-    with _quiet(session):
-        try:
-            for start, end in [(saved[1], saved[2]), *((m, m) for m in months)]:
-                session.indicator, session.start, session.end = indicator, start, end
-                titles.append(session.describe())
-        finally:
-            session.indicator, session.start, session.end = saved
+def _titles(session, indicators, months: tuple[str, ...]) -> dict[str, list[str]]:
+    """Per indicator, the title in words of each frame: the whole period, then each month."""
+    # describe() reads a session's indicator and period: ask a scratch copy, never the caller's session
+    # (which may be a live dashboard's, with widgets and the URL watching it).
+    scratch = session.__class__(session.dataset, operator_k=session.operator_k)
+    scratch.apply_query(session.to_query())
+    start, end = session.start, session.end
+    titles = {}
+    with param.parameterized.discard_events(scratch):  # no view to recompute for a title
+        for indicator in indicators:
+            titles[indicator] = []
+            for first, last in [(start, end), *((m, m) for m in months)]:
+                scratch.indicator, scratch.start, scratch.end = indicator, first, last
+                titles[indicator].append(scratch.describe())
     return titles
-
-
-def _quiet(session):
-    return param.parameterized.discard_events(session)
 
 
 def _frame_names(session, months: tuple[str, ...]) -> list[str]:
@@ -166,6 +164,7 @@ def payload(session, frames: MapFrames, names: list[str]) -> dict:
     """What the page's JavaScript reads: frame names, state names, and per indicator its figures."""
     indicators = {}
     streams: dict[str, list[list[str]]] = {}
+    titles = _titles(session, frames.indicators, frames.months)
     for indicator, figures in frames.indicators.items():
         stream = INDICATOR_STREAM[indicator]
         streams.setdefault(stream, []).append([indicator, INDICATORS[indicator]])
@@ -177,7 +176,7 @@ def payload(session, frames: MapFrames, names: list[str]) -> dict:
             "values": [[_number(v) for v in row_] for row_ in figures.values],
             "suppressed": figures.suppressed.tolist(),
             "totals": [_number(v) for v in figures.totals],
-            "titles": [html.escape(t) for t in _titles(session, indicator, frames.months)],
+            "titles": [html.escape(t) for t in titles[indicator]],
             # One colour scale for all months (so that months compare), its own for the whole period.
             "high_period": _high(figures.values[0]),
             "high_month": _high(months),

@@ -11,6 +11,8 @@ Playwright's own browser downloads are not needed.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 import shutil
 import tempfile
@@ -63,6 +65,11 @@ def screenshot(page_html: str, width: int, height: int, chromium: str | os.PathL
     Any request the page makes beyond its own file is refused, so a page that would need the network fails
     to draw rather than reaching out.
     """
+    if _in_event_loop():
+        # Playwright's sync API refuses to run inside an asyncio loop (a Panel server's callbacks do):
+        # draw in a worker thread and wait for it.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(screenshot, page_html, width, height, chromium).result()
     if width < 320 or height < 240:
         raise ValueError(
             f"--width {width} --height {height}: too small for a readable map (at least 320x240)"
@@ -100,6 +107,14 @@ def screenshot(page_html: str, width: int, height: int, chromium: str | os.PathL
     if refused:
         raise OSError(f"the page asked for {refused[0]}, which an offline export must not need")
     return picture
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _local_only(route, refused: list[str]) -> None:
