@@ -47,6 +47,14 @@ def test_figures_match_hand_counts_and_read_back_with_plain_pandas(demo_dir, eve
     periods = table[(table["table"] == "period") & (table["stream"] == "return")]
     assert periods["key"].tolist() == [f"2024-{m:02d}" for m in range(1, 13)]
     assert periods["name"].iloc[0] == "January 2024"
+    for kind in ("category", "nationality"):
+        rows = shown[(shown["table"] == kind) & (shown["stream"] == "caseload")]
+        assert len(rows) >= 3
+        for row in rows.itertuples():
+            assert row.value == hand_count(events, months, stream=["caseload"], office=["KRT", "PZU"],
+                                           **{kind: [row.key]})  # fmt: skip
+    eritrea = table[(table["table"] == "nationality") & (table["key"] == "ERI")]
+    assert set(eritrea["name"]) == {"Eritrea"}
     # One state row per state and stream, names in words.
     states = table[table["table"] == "state"]
     assert len(states) == 19 * 4 and "Khartoum" in set(states["name"])

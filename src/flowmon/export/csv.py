@@ -2,8 +2,10 @@
 
 One row per figure: the totals of each stream (``total``), each state (``state``; for displacement, people
 displaced *into* the state), each state of origin of displacement (``state_origin``, when the dashboard's
-map can show it), each office (``office``) and each month, quarter or year of the trend (``period``). A
-suppressed figure has an empty ``value`` and ``suppressed`` true: its true value is never written.
+map can show it), each office (``office``), each month, quarter or year of the trend (``period``), and
+the breakdowns (``category``: services, reintegration status, exploitation type; ``nationality``;
+``referred_to``: referral services). A suppressed figure has an empty ``value`` and ``suppressed`` true:
+its true value is never written.
 
 Provenance is in columns rather than in a comment header, so the file opens as it is in a spreadsheet and
 with a plain ``pandas.read_csv``, and survives filtering and pasting: every row carries the view's period
@@ -39,7 +41,7 @@ COLUMNS = (
     "as_of",
     "synthetic",
 )
-TABLES = ("total", "state", "state_origin", "office", "period")
+TABLES = ("total", "state", "state_origin", "office", "period", "category", "nationality", "referred_to")
 _PERIOD_KEY = {"M": "%Y-%m", "Y": "%Y"}
 
 
@@ -94,6 +96,18 @@ def csv_table(session) -> pd.DataFrame:
             pd.Series([n for _, n in labels], index=by_period.index, dtype=object),
         )
     )
+    countries = dataset.countries.set_index("iso3")["name"]
+    for table, column, names in (
+        ("category", "category", None),
+        ("nationality", "nationality", countries),
+        ("referred_to", "referred_to", None),
+    ):
+        frame = view.get(f"by_{column}")
+        if frame is None or frame.empty:
+            continue
+        keys = frame[column].astype(str)
+        label = keys if names is None else keys.map(lambda code, names=names: names.get(code, code))
+        parts.append(_rows(table, frame, keys, label))
     rows = pd.concat([p for p in parts if len(p)], ignore_index=True)
     if rows.empty:
         rows = pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS[:6]})
