@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import expect
 
 from flowmon import aggregate, store
 
@@ -75,29 +76,23 @@ def test_filters_through_the_widgets_change_map_and_kpis(serve, demo_dir, page, 
     watch = open_dashboard(page, served.url)
     before = kpi_text(page, "caseload")
     map_before = page.evaluate(MAP_SUM)
-    # Office: type into the multi-choice and pick Port Sudan.
-    office = page.locator(".choices").first
-    office.click()
-    page.keyboard.type("PZU")
-    page.keyboard.press("Enter")
-    page.keyboard.press("Escape")
+    # Office: open the multi-choice (the first in the sidebar) and pick Port Sudan.
+    page.locator(".choices").first.locator("input").first.click()
+    page.locator(".choices__list--dropdown .choices__item--choice", has_text="PZU").first.click()
+    caseload = page.locator('.fm-kpi[data-stream="caseload"] .fm-kpi-value').first
+    expect(caseload).not_to_have_text(before, timeout=30_000)
     wait_idle(page)
-    page.wait_for_function(f"() => document.querySelector('.fm-kpi[data-stream=caseload] .fm-kpi-value')"
-                           f".innerText !== {before!r}", timeout=30_000)
     after = kpi_text(page, "caseload")
     assert after != before
-    assert page.evaluate(MAP_SUM) != map_before
-    assert "office=PZU" in page.url
-    # Period: choose the first month of the data as the start.
-    start = page.locator("select").first
-    first_month = start.locator("option").first.get_attribute("value")
+    page.wait_for_function(f"() => ({MAP_SUM})() !== {map_before}", timeout=30_000)  # values rewritten in place
+    page.wait_for_url(re.compile(r"office=PZU"), timeout=10_000)
+    # Period: choose the first month of the data as the start (the first select listing months).
+    first_month = store.load(demo_dir)["events"]["date"].min().strftime("%Y-%m")
+    start = page.locator("select", has=page.locator(f"option[value='{first_month}']")).first
     start.select_option(first_month)
+    expect(caseload).not_to_have_text(after, timeout=30_000)
     wait_idle(page)
-    page.wait_for_function(
-        f"() => document.querySelector('.fm-kpi[data-stream=caseload] .fm-kpi-value').innerText !== {after!r}",
-        timeout=30_000,
-    )
-    assert f"start={first_month}" in page.url
+    page.wait_for_url(re.compile(f"start={first_month}"), timeout=10_000)
     page.screenshot(path=artifacts / "dashboard-filtered.png", full_page=True)
     check_clean(page, watch)
 
