@@ -28,7 +28,7 @@ from flowmon.views import charts
 from flowmon.views.cards import CARD_CSS, kpi_cards
 from flowmon.views.style import STREAM_COLORS, format_count
 
-TITLE = "flowmon · IOM Sudan migration and displacement monitor"
+TITLE = "flowmon · IOM Sudan migration and displacement"
 ACCENT = "#0033a0"  # IOM blue
 CHART_HEIGHT = 300
 CSS = (
@@ -447,7 +447,7 @@ class Dashboard(pn.viewable.Viewer):
             return pn.Row(pn.Column(self._sidebar, width=320), self._root, sizing_mode="stretch_width")
         if self.present:
             return self._root
-        title = TITLE + (f" — {self._t('synthetic')}" if self.dataset.synthetic else "")
+        title = TITLE + (f" — {self._t('synthetic_short')}" if self.dataset.synthetic else "")
         return pn.template.BootstrapTemplate(
             title=title, sidebar=[self._sidebar], main=[self._root], header_background=ACCENT, sidebar_width=330,
         )  # fmt: skip

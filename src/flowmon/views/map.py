@@ -326,15 +326,16 @@ def return_arrows(
 
 
 def map_frame(element: hv.Element, *, schematic: bool, height: int = 560) -> hv.Element:
-    """Axes off, equal aspect, a hint when the geometry is schematic."""
+    """Axes off, equal aspect (the width follows from the height), white or sea-blue background."""
     no_axes = {"xaxis": None, "yaxis": None}
+    frame = {"frame_height": height - 60, "data_aspect": 1}
     return element.opts(
-        hv.opts.Polygons(**no_axes, data_aspect=1, responsive=True, height=height),
+        hv.opts.Polygons(**no_axes, **frame),
         hv.opts.Points(**no_axes),
         hv.opts.Segments(**no_axes),
         hv.opts.Labels(**no_axes),
         hv.opts.Overlay(
-            xaxis=None, yaxis=None, data_aspect=1, responsive=True, height=height, toolbar="above",
-            active_tools=["wheel_zoom"], show_legend=False, bgcolor="#ffffff" if schematic else "#f7fbff",
+            **no_axes, **frame, toolbar="above", active_tools=["wheel_zoom"], show_legend=False,
+            bgcolor="#ffffff" if schematic else "#f7fbff",
         ),  # fmt: skip
     )
