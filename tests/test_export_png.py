@@ -67,6 +67,7 @@ def test_missing_chromium_is_one_clear_line(demo_dir, tmp_path, capsys, monkeypa
 def test_drawing_from_inside_an_event_loop(demo_dir):
     """A Panel server's download callback runs in an asyncio loop, where Playwright's sync API refuses."""
     import asyncio
+    import concurrent.futures
 
     from flowmon.export.png import png_bytes
     from flowmon.export.view import session
@@ -76,5 +77,7 @@ def test_drawing_from_inside_an_event_loop(demo_dir):
     async def download() -> bytes:
         return png_bytes(live, width=640, height=360)
 
-    picture = asyncio.run(download())
+    # In a thread of its own: pytest-playwright may hold this thread's loop.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        picture = pool.submit(asyncio.run, download()).result()
     assert picture.startswith(b"\x89PNG\r\n\x1a\n")
