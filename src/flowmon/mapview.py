@@ -119,6 +119,8 @@ class MapView(pn.viewable.Viewer):
             language=self.language,
             palette=HIGH_CONTRAST if self.present else SEQUENTIAL,
             font_size="15pt" if self.present else "8pt",
+            # Official shapes are too uneven for names (Khartoum is a dot): counts there, names on hover.
+            label_names=self.geometry == "tiles",
         )
         polygons = states.get(0).opts(hooks=[maps.hatch_hook, self._capture("states")])
         labels = states.get(1).opts(hooks=[self._capture("labels")])
@@ -137,6 +139,10 @@ class MapView(pn.viewable.Viewer):
         office_layer = office_layer.opts(hooks=[self._capture("offices")])
         context = maps.context_outlines(dataset.outlines if self.geometry == "official" else None)
         overlay = context * polygons * labels * self._flow_layers(view) * office_layer
+        # Frame Sudan (with room for the return arrows), not the neighbouring countries drawn for context.
+        xmin, ymin, xmax, ymax = shapes.total_bounds
+        pad = 0.35 * max(xmax - xmin, ymax - ymin)
+        overlay = overlay.opts(xlim=(xmin - pad, xmax + pad), ylim=(ymin - pad, ymax + pad))
         return maps.map_frame(overlay, schematic=self.geometry == "tiles", height=self.height)
 
     @property
@@ -202,6 +208,8 @@ class MapView(pn.viewable.Viewer):
         view = self.store.view
         shapes = self.shapes.reset_index(drop=True)
         columns = maps.state_columns(shapes["pcode"], self._state_values(view), self._names)
+        if self.geometry != "tiles":
+            columns["label"] = columns["shown"]
         low, high = maps.color_limits(pd.Series(columns["value"]))
         for handles in self._handles.get("states", []):
             write_columns(handles["source"], {k: columns[k] for k in maps.STATE_VALUE_COLUMNS})

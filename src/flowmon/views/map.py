@@ -10,6 +10,7 @@ both paths, so a notebook's static map and the live one show the same thing.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import geopandas as gpd
@@ -283,6 +284,16 @@ def flow_lines(
     return segments * heads
 
 
+def _label_radii(angle: np.ndarray, base: float = 1.5, step: float = 0.28, close: float = 0.3) -> np.ndarray:
+    """How far out each country label goes: labels in nearly the same direction are staggered outwards."""
+    radii = np.full(len(angle), base)
+    order = np.argsort(angle)
+    for previous, current in itertools.pairwise(order):
+        if angle[current] - angle[previous] < close:
+            radii[current] = radii[previous] + step
+    return radii
+
+
 def return_arrows(
     returns: pd.DataFrame,
     points: pd.DataFrame,
@@ -315,8 +326,9 @@ def return_arrows(
     }, columns=RETURN_COLUMNS)  # fmt: skip
     tooltips = [("Returned to", "@country"), ("People", "@people")]
     segments, heads = _lines(table, ["country", "people"], STREAM_COLORS["return"], tooltips, scale)
+    radius = _label_radii(angle) * reach
     text = pd.DataFrame({
-        "x": cx + 1.5 * reach * np.cos(angle), "y": cy + 1.5 * reach * np.sin(angle),
+        "x": cx + radius * np.cos(angle), "y": cy + radius * np.sin(angle),
         "text": [f"{c}\n{p}" for c, p in zip(table["country"], table["people"], strict=True)],
     }, columns=["x", "y", "text"])  # fmt: skip
     labels = hv.Labels(text, ["x", "y"], "text").opts(
