@@ -121,7 +121,8 @@ if (play.active) {
 """
 KEYS_JS = """
 document.addEventListener("keydown", (event) => {
-  if (event.target && ["INPUT", "SELECT", "TEXTAREA"].includes(event.target.tagName)) { return; }
+  const target = event.composedPath()[0];  // inside Bokeh's shadow DOM, not its host element
+  if (target && ["INPUT", "SELECT", "TEXTAREA", "BUTTON"].includes(target.tagName)) { return; }
   if (event.key === "ArrowRight") { frame.value = frame.value >= frame.end ? 1 : frame.value + 1; }
   else if (event.key === "ArrowLeft") { frame.value = frame.value <= 1 ? frame.end : frame.value - 1; }
   else if (event.key === " ") { play.active = !play.active; event.preventDefault(); }
@@ -235,7 +236,7 @@ def _footer(session, streams: list[str], schematic: bool) -> str:
     note = privacy.footnote(dict.fromkeys(streams), operator_k=session.operator_k)
     lines.append(
         html.escape(note) + " Hatched grey states are hidden. The months and the whole period are protected "
-        "together, so a hidden month cannot be worked out from the period's figure."
+        "together: no hidden month is the period's figure minus the months shown."
     )
     other = _other_filters(session)
     if other:
