@@ -122,10 +122,11 @@ if (play.active) {
 KEYS_JS = """
 document.addEventListener("keydown", (event) => {
   const target = event.composedPath()[0];  // inside Bokeh's shadow DOM, not its host element
-  if (target && ["INPUT", "SELECT", "TEXTAREA", "BUTTON"].includes(target.tagName)) { return; }
+  const tag = target && target.tagName;
+  if (["INPUT", "SELECT", "TEXTAREA"].includes(tag)) { return; }  // their own keys
   if (event.key === "ArrowRight") { frame.value = frame.value >= frame.end ? 1 : frame.value + 1; }
   else if (event.key === "ArrowLeft") { frame.value = frame.value <= 1 ? frame.end : frame.value - 1; }
-  else if (event.key === " ") { play.active = !play.active; event.preventDefault(); }
+  else if (event.key === " " && tag !== "BUTTON") { play.active = !play.active; event.preventDefault(); }
   else { return; }
 });
 """
