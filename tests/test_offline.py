@@ -71,7 +71,10 @@ def wait_drawn(page, timeout: int = 90_000) -> None:
     )
 
 
-@pytest.mark.parametrize("query", ["", "?office=KRT&start=2024-01&end=2024-06&stream=return&present=1"])
+@pytest.mark.parametrize(
+    "query",
+    ["", "?office=KRT&start=2024-01&end=2024-06&stream=return&present=1", "?lang=ar&indicator=return"],
+)
 def test_served_dashboard_requests_nothing_outside_the_machine(serve, demo_dir, page, artifacts, query):
     served = serve(APP, demo_dir)
     log = RequestLog(page, served.port)
@@ -82,7 +85,7 @@ def test_served_dashboard_requests_nothing_outside_the_machine(serve, demo_dir, 
     page.locator("select").first.select_option(index=1)
     page.wait_for_load_state("networkidle")
     wait_drawn(page)
-    name = "present" if query else "default"
+    name = "present" if "present" in query else "arabic" if "lang" in query else "default"
     log.write(artifacts / f"offline-served-{name}-requests.txt")
     assert any(line.startswith("websocket ") for line in log.requests), log.requests
     assert not log.outside(), log.outside()
