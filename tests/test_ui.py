@@ -124,3 +124,75 @@ MAP_SUM = """() => {
   }
   return null;
 }"""
+
+
+@pytest.fixture(scope="module")
+def official_dir(demo_dir, shared_data, tmp_path_factory):
+    """The demo store with the COD-AB boundaries from ../shared installed."""
+    import shutil
+
+    from flowmon.geo import import_boundaries
+
+    folder = tmp_path_factory.mktemp("official")
+    for name in ("events.parquet", "flows.parquet", "manifest.json"):
+        shutil.copy(demo_dir / name, folder / name)
+    import_boundaries(shared_data / "cod-ab" / "sdn_admbnda_adm1_cbs_nic_ssa_20200831.json", folder)
+    return folder
+
+
+# Polygon vertices drawn for the states, per drawn map (tiles: 19 hexagons of 7 points; official: thousands).
+STATE_VERTICES = """() => {
+  const counts = [];
+  for (const model of Bokeh.documents[0].all_models) {
+    const data = model.data;
+    if (data && data.value && data.hatch && data.xs) {
+      counts.push(Array.from(data.xs).reduce((n, x) => n + JSON.stringify(x).split(",").length, 0));
+    }
+  }
+  return counts;
+}"""
+
+
+def test_official_boundaries_and_the_tile_toggle(serve, official_dir, page, artifacts):
+    served = serve(ENTRY_POINTS["script"], official_dir)
+    watch = open_dashboard(page, f"{served.url}?indicator=return&start=2022-01&end=2022-12")
+    assert page.evaluate(STATE_VERTICES)[0] > 1000  # the COD-AB shapes, simplified
+    page.screenshot(path=artifacts / "dashboard-official.png", full_page=True)
+    page.get_by_role("button", name="Schematic tiles").click()
+    page.wait_for_function(f"() => ({STATE_VERTICES})().some(n => n < 1000)", timeout=30_000)
+    wait_idle(page)
+    page.screenshot(path=artifacts / "dashboard-official-tiles.png", full_page=True)
+    check_clean(page, watch)
+
+
+def test_presentation_mode_steps_month_by_month(serve, demo_dir, page, artifacts):
+    served = serve(ENTRY_POINTS["script"], demo_dir)
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    watch = open_dashboard(page, f"{served.url}?present=1&indicator=return")
+    title = page.locator(".fm-title.fm-big").first
+    before = title.inner_text()
+    assert "AVRR returns by state" in before and "all offices" in before
+    page.screenshot(path=artifacts / "presentation.png")
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("ArrowLeft")
+    expect(title).not_to_have_text(before, timeout=30_000)
+    wait_idle(page)
+    page.screenshot(path=artifacts / "presentation-previous-month.png")
+    check_clean(page, watch)
+
+
+def test_arabic_names_and_right_to_left(serve, demo_dir, page, artifacts):
+    served = serve(ENTRY_POINTS["script"], demo_dir)
+    watch = open_dashboard(page, f"{served.url}?lang=ar")
+    title = page.locator(".fm-title").first
+    assert "حسب الولاية" in title.inner_text()
+    assert title.get_attribute("dir") == "rtl"
+    labels = page.evaluate("""() => {
+      for (const model of Bokeh.documents[0].all_models) {
+        if (model.data && model.data.label && model.data.ink) { return Array.from(model.data.label); }
+      }
+      return [];
+    }""")
+    assert any(label.startswith("الخرطوم") for label in labels)
+    page.screenshot(path=artifacts / "dashboard-arabic.png", full_page=True)
+    check_clean(page, watch)

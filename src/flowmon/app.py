@@ -62,7 +62,7 @@ def served() -> bool:
 
 def _extensions() -> None:
     # inline=True: every script ships with the page, so nothing is fetched from a CDN (offline offices).
-    pn.extension("tabulator", inline=True, raw_css=[CSS])
+    pn.extension("tabulator", inline=True, raw_css=[CSS], loading_indicator=True)
     hv.extension("bokeh", logo=False)
 
 

@@ -139,10 +139,11 @@ class MapView(pn.viewable.Viewer):
         office_layer = office_layer.opts(hooks=[self._capture("offices")])
         context = maps.context_outlines(dataset.outlines if self.geometry == "official" else None)
         overlay = context * polygons * labels * self._flow_layers(view) * office_layer
-        # Frame Sudan (with room for the return arrows), not the neighbouring countries drawn for context.
-        xmin, ymin, xmax, ymax = shapes.total_bounds
-        pad = 0.35 * max(xmax - xmin, ymax - ymin)
-        overlay = overlay.opts(xlim=(xmin - pad, xmax + pad), ylim=(ymin - pad, ymax + pad))
+        if self.geometry == "official":
+            # Frame Sudan (with room for the return arrows), not the neighbouring countries drawn for context.
+            xmin, ymin, xmax, ymax = shapes.total_bounds
+            pad = 0.35 * max(xmax - xmin, ymax - ymin)
+            overlay = overlay.opts(xlim=(xmin - pad, xmax + pad), ylim=(ymin - pad, ymax + pad))
         return maps.map_frame(overlay, schematic=self.geometry == "tiles", height=self.height)
 
     @property
