@@ -130,6 +130,7 @@ def test_provenance_columns(demo_dir, tmp_path):
         (["--start", "2024-13"], "start: '2024-13' is not a month"),
         (["--query", "ofice=KRT"], "unknown name 'ofice'"),
         (["--indicator", "returns"], "indicator: unknown value 'returns'"),
+        (["--k", "3"], "k cannot be lowered below 5"),
     ],
 )
 def test_bad_filters_fail_with_one_clear_line_and_leave_the_old_file(
@@ -148,3 +149,12 @@ def test_an_empty_data_folder_is_an_error(data_dir, tmp_path, capsys):
     assert main(["export", "csv", "--data-dir", str(data_dir), "--out", str(tmp_path / "x.csv")]) == 2
     assert "holds no data" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_the_operators_k_raises_the_threshold(demo_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("FLOWMON_K", "20")
+    path = export_csv(
+        demo_dir, {"start": "2025-01", "end": "2025-02", "stream": "return"}, tmp_path / "k.csv"
+    )
+    shown = pd.read_csv(path).query("not suppressed and value > 0")["value"]
+    assert len(shown) and shown.min() >= 20
