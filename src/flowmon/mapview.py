@@ -118,7 +118,7 @@ class MapView(pn.viewable.Viewer):
             unit=self._unit(),
             language=self.language,
             palette=HIGH_CONTRAST if self.present else SEQUENTIAL,
-            font_size="15pt" if self.present else "8pt",
+            font_size="12pt" if self.present else "8pt",
             # Official shapes are too uneven for names (Khartoum is a dot): counts there, names on hover.
             label_names=self.geometry == "tiles",
         )
