@@ -94,7 +94,12 @@ def test_url_query_applies_filters(dashboard, events):
     assert kpi(dashboard, "return") == hand_count(
         events, office="KRT", stream="return", months=("2023-01", "2023-03")
     )
-    assert dashboard.store.to_query() == {"office": "KRT", "stream": "return", "start": "2023-01", "end": "2023-03"}
+    assert dashboard.store.to_query() == {
+        "office": "KRT",
+        "stream": "return",
+        "start": "2023-01",
+        "end": "2023-03",
+    }
     with pytest.raises(ValueError, match="office"):
         dashboard.store.apply_query({"office": "NOWHERE"})
 

@@ -68,7 +68,9 @@ def test_realistic_nationalities_and_returns(tables):
 
 
 def test_flowmon_demo_writes_a_synthetic_store(tmp_path, capsys):
-    assert main(["demo", "--data-dir", str(tmp_path), "--months", "6", "--events", "1000", "--seed", "1"]) == 0
+    assert (
+        main(["demo", "--data-dir", str(tmp_path), "--months", "6", "--events", "1000", "--seed", "1"]) == 0
+    )
     assert SYNTHETIC_LABEL in capsys.readouterr().out
     manifest = store.read_manifest(tmp_path)
     assert manifest["synthetic"] is True

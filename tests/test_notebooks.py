@@ -16,7 +16,9 @@ def test_notebook_runs_top_to_bottom(path, demo_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("FLOWMON_DATA_DIR", str(demo_dir))
     notebook = nbformat.read(path, as_version=4)
     # The kernel starts elsewhere: notebooks must find their data through FLOWMON_DATA_DIR, not the cwd.
-    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": tmp_path}}).execute()
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
+    ).execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     rendered = [o for o in outputs if "application/vnd.holoviews_load.v0+json" in o.get("data", {})
@@ -36,5 +38,3 @@ def test_notebooks_are_committed_without_outputs():
 def test_notebooks_render_offline():
     for path in NOTEBOOKS:
         assert "inline=True" in path.read_text(), f"{path.name} must call pn.extension(..., inline=True)"
-
-

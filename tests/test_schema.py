@@ -28,8 +28,9 @@ def rows(*changes: dict, start: int = 5) -> pd.DataFrame:
 
 
 def test_good_rows_are_accepted_with_canonical_dtypes():
-    accepted, rejections = schema.validate(rows({}, {"stream": "return", "category": "completed",
-                                                     "destination": "ETH"}))
+    accepted, rejections = schema.validate(
+        rows({}, {"stream": "return", "category": "completed", "destination": "ETH"})
+    )
     assert rejections.empty
     assert accepted.dtypes.to_dict() == schema.empty("events").dtypes.to_dict()
     assert list(accepted.index) == [5, 6]

@@ -84,7 +84,9 @@ def test_filters_through_the_widgets_change_map_and_kpis(serve, demo_dir, page, 
     wait_idle(page)
     after = kpi_text(page, "caseload")
     assert after != before
-    page.wait_for_function(f"() => ({MAP_SUM})() !== {map_before}", timeout=30_000)  # values rewritten in place
+    page.wait_for_function(
+        f"() => ({MAP_SUM})() !== {map_before}", timeout=30_000
+    )  # values rewritten in place
     page.wait_for_url(re.compile(r"office=PZU"), timeout=10_000)
     # Period: choose the first month of the data as the start (the first select listing months).
     first_month = store.load(demo_dir)["events"]["date"].min().strftime("%Y-%m")
@@ -103,8 +105,9 @@ def test_a_link_with_filters_reproduces_the_view(serve, demo_dir, page, artifact
     watch = open_dashboard(page, f"{served.url}?{query}")
     tables = store.load(demo_dir)
     events = aggregate.prepare(tables["events"])
-    filters = aggregate.Filters.from_query({"office": "KRT", "start": "2022-01", "end": "2022-06",
-                                            "stream": "return"})
+    filters = aggregate.Filters.from_query(
+        {"office": "KRT", "start": "2022-01", "end": "2022-06", "stream": "return"}
+    )
     expected = aggregate.view_data(events, aggregate.prepare(tables["flows"]), filters)["kpis"]
     value = int(expected.set_index("stream").loc["return", "value"])
     assert re.sub(r"\D", "", kpi_text(page, "return")) == str(value)

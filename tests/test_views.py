@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from flowmon import geo, schema
-from flowmon.views import charts, map as maps
+from flowmon.views import charts
+from flowmon.views import map as maps
 from flowmon.views.cards import change_text, kpi_cards
 
 hv.extension("bokeh")
@@ -30,7 +31,9 @@ def test_choropleth_colours_every_state_and_hatches_the_suppressed(tiles):
     overlay = maps.choropleth(tiles, state_values())
     polygons, labels = overlay.get(0), overlay.get(1)
     columns = ["pcode", "value", "shown", "hatch"]
-    table = pd.DataFrame({c: polygons.dimension_values(c, expanded=False) for c in columns}).set_index("pcode")
+    table = pd.DataFrame({c: polygons.dimension_values(c, expanded=False) for c in columns}).set_index(
+        "pcode"
+    )
     assert len(table) == 19
     assert table.loc["SD19", "hatch"] == maps.HATCH and np.isnan(table.loc["SD19", "value"])
     assert table.loc["SD17", "value"] == 0 and table.loc["SD17", "hatch"] == " "
@@ -51,7 +54,8 @@ def test_state_columns_follow_the_geometry_order_not_the_values_order(tiles):
 
 def test_flow_lines_draw_shown_flows_only_with_width_by_people(tiles):
     flows = pd.DataFrame({
-        "origin_pcode": ["SD01", "SD01", "SD15", "SD02"], "destination_pcode": ["SD16", "SD12", "SD12", "SD02"],
+        "origin_pcode": ["SD01", "SD01", "SD15", "SD02"],
+        "destination_pcode": ["SD16", "SD12", "SD12", "SD02"],
         "value": pd.array([1000, 100, pd.NA, 50], dtype="Int64"), "suppressed": [False, False, True, False],
     })  # fmt: skip
     segments, heads = maps.flow_lines(flows, maps.label_points(tiles))
@@ -63,10 +67,11 @@ def test_flow_lines_draw_shown_flows_only_with_width_by_people(tiles):
 
 def test_return_arrows_point_towards_the_country(tiles):
     returns = pd.DataFrame({
-        "state_pcode": ["SD01", "SD10"], "destination": ["NGA", "ETH"], "value": pd.array([140, 60], dtype="Int64"),
+        "state_pcode": ["SD01", "SD10"], "destination": ["NGA", "ETH"],
+        "value": pd.array([140, 60], dtype="Int64"),
         "suppressed": [False, False],
     })  # fmt: skip
-    segments, heads, labels = maps.return_arrows(returns, maps.label_points(tiles), geo.countries())
+    segments, _heads, labels = maps.return_arrows(returns, maps.label_points(tiles), geo.countries())
     table = segments.dframe().set_index("country")
     nigeria = table.filter(like="Nigeria", axis=0).iloc[0]
     ethiopia = table.filter(like="Ethiopia", axis=0).iloc[0]
@@ -79,7 +84,8 @@ def test_trend_stacks_streams_and_renders():
     periods = pd.period_range("2024-01", "2024-03", freq="M")
     table = pd.DataFrame({
         "stream": np.repeat(["caseload", "return"], 3), "period": list(periods) * 2,
-        "value": pd.array([10, 20, pd.NA, 5, 6, 7], dtype="Int64"), "suppressed": [False] * 2 + [True] + [False] * 3,
+        "value": pd.array([10, 20, pd.NA, 5, 6, 7], dtype="Int64"),
+        "suppressed": [False] * 2 + [True] + [False] * 3,
     })  # fmt: skip
     bars = charts.trend(table)
     assert bars.opts.get().kwargs["stacked"] is True
@@ -88,8 +94,13 @@ def test_trend_stacks_streams_and_renders():
 
 
 def test_ranked_bars_keep_the_largest_on_top():
-    table = pd.DataFrame({"country": list("abcd"), "value": pd.array([3, 50, pd.NA, 20], dtype="Int64"),
-                          "suppressed": [False, False, True, False]})
+    table = pd.DataFrame(
+        {
+            "country": list("abcd"),
+            "value": pd.array([3, 50, pd.NA, 20], dtype="Int64"),
+            "suppressed": [False, False, True, False],
+        }
+    )
     bars = charts.ranked_bars(table, "country", top=3)
     assert list(bars.dframe()["country"])[-1] == "b"  # drawn last = on top when inverted
     hv.render(bars)

@@ -38,7 +38,8 @@ CSS = (
                 padding: 6px 10px; border-radius: 4px; font-size: 1.1em; }
 .fm-title { font-size: 1.35em; font-weight: 700; margin: 0; }
 .fm-note { color: #444; font-size: 0.9em; }
-.fm-empty { font-size: 1.2em; padding: 24px; background: #fff8e1; border: 1px solid #f0c36d; border-radius: 6px; }
+.fm-empty { font-size: 1.2em; padding: 24px; background: #fff8e1; border: 1px solid #f0c36d;
+            border-radius: 6px; }
 .fm-footer { color: #333; font-size: 0.85em; border-top: 1px solid #ccc; padding-top: 6px; }
 .fm-title.fm-big { font-size: 2.4em; }
 .fm-present .fm-kpi-value { font-size: 3em; }
@@ -55,7 +56,10 @@ EMPTY = {
 
 
 def served() -> bool:
-    """Whether this runs in a server session (``pn.state.served`` only answers for the served script itself)."""
+    """Whether this runs in a server session.
+
+    ``pn.state.served`` looks at its caller's module, so it only answers for the served script itself.
+    """
     document = pn.state.curdoc
     return document is not None and document.session_context is not None
 
@@ -175,10 +179,12 @@ class Dashboard(pn.viewable.Viewer):
         self.office_widget.link(store, value="office", bidirectional=True)
         store.param.watch(lambda *_: setattr(self.office_widget, "options", self._office_options()),
                           ["start", "end"])  # fmt: skip
-        self.start_widget = pn.widgets.Select.from_param(store.param.start, name="From month",
-                                                         sizing_mode="stretch_width")
-        self.end_widget = pn.widgets.Select.from_param(store.param.end, name="To month",
-                                                       sizing_mode="stretch_width")
+        self.start_widget = pn.widgets.Select.from_param(
+            store.param.start, name="From month", sizing_mode="stretch_width"
+        )
+        self.end_widget = pn.widgets.Select.from_param(
+            store.param.end, name="To month", sizing_mode="stretch_width"
+        )
         self.stream_widget = pn.widgets.CheckButtonGroup.from_param(
             store.param.stream, name="Streams", options={self._t(s): s for s in schema.ALL_STREAMS},
             orientation="vertical", **outline,
@@ -190,9 +196,13 @@ class Dashboard(pn.viewable.Viewer):
         self.sex_widget = pn.widgets.CheckButtonGroup.from_param(store.param.sex, name="Sex", **outline)
         self.age_widget = pn.widgets.CheckButtonGroup.from_param(store.param.age_group, name="Age", **outline)
         name_column = "name_ar" if self.language == "ar" else "name_en"
+        states = self.dataset.states
+        state_options = dict(
+            zip(states[name_column] + " (" + states["pcode"] + ")", states["pcode"], strict=True)
+        )
         self.state_widget = pn.widgets.MultiChoice.from_param(
             store.param.state, name="States (or click the map)",
-            options={f"{r[name_column]} ({r['pcode']})": r["pcode"] for _, r in self.dataset.states.iterrows()},
+            options=state_options,
             placeholder="All states", sizing_mode="stretch_width",
         )  # fmt: skip
         self.granularity_widget = pn.widgets.RadioButtonGroup.from_param(
@@ -238,7 +248,9 @@ class Dashboard(pn.viewable.Viewer):
     def _nationality_options(self) -> dict[str, str]:
         countries = self.dataset.countries.set_index("iso3")["name"]
         return {
-            (f"{countries.get(code, code)} ({code})" if code != schema.UNKNOWN_COUNTRY else "Unknown (UNK)"): code
+            (
+                f"{countries.get(code, code)} ({code})" if code != schema.UNKNOWN_COUNTRY else "Unknown (UNK)"
+            ): code
             for code in self.store.param.nationality.objects
         }
 
@@ -266,7 +278,10 @@ class Dashboard(pn.viewable.Viewer):
         self.office_table = pn.widgets.Tabulator(pn.bind(self._shown, store.param.view, "office"), **table)
         self.tables = pn.Tabs(
             ("By state", pn.Column(self._download("state"), self.state_table, sizing_mode="stretch_width")),
-            ("By office", pn.Column(self._download("office"), self.office_table, sizing_mode="stretch_width")),
+            (
+                "By office",
+                pn.Column(self._download("office"), self.office_table, sizing_mode="stretch_width"),
+            ),
             sizing_mode="stretch_width",
         )
         self.footer = pn.pane.HTML(self._footer(), css_classes=["fm-footer"], sizing_mode="stretch_width")
@@ -279,7 +294,8 @@ class Dashboard(pn.viewable.Viewer):
     # --- what the views show --------------------------------------------------------------------------
     def _title(self, view, indicator) -> str:
         size = "fm-title fm-big" if self.present else "fm-title"
-        return f'<p class="{size}" dir="{i18n.direction(self.language)}">{self.store.describe(self.language)}</p>'
+        text = self.store.describe(self.language)
+        return f'<p class="{size}" dir="{i18n.direction(self.language)}">{html.escape(text)}</p>'
 
     def _message(self, view, error) -> str:
         notes = [self._url_error] if self._url_error else []
@@ -334,7 +350,11 @@ class Dashboard(pn.viewable.Viewer):
 
     def _referred_to(self, view):
         rows = view.get("by_referred_to", EMPTY["by_referred_to"])
-        title = f"{self._t('referral')} by service referred to" if len(rows) else f"{self._t('referral')}: not selected"
+        title = (
+            f"{self._t('referral')} by service referred to"
+            if len(rows)
+            else f"{self._t('referral')}: not selected"
+        )
         return charts.ranked_bars(rows, "referred_to", title=title, color=STREAM_COLORS["referral"])
 
     def shown_table(self, kind: str, view: dict | None = None) -> pd.DataFrame:
@@ -344,8 +364,9 @@ class Dashboard(pn.viewable.Viewer):
         if table is None or table.empty:
             return pd.DataFrame()
         index = "state_pcode" if kind == "state" else "office"
-        wide = table.pivot_table(index=index, columns="stream", values="value", aggfunc="first", observed=True,
-                                 dropna=False)  # fmt: skip
+        wide = table.pivot_table(
+            index=index, columns="stream", values="value", aggfunc="first", observed=True, dropna=False
+        )
         wide = wide.reindex(columns=[s for s in schema.ALL_STREAMS if s in wide.columns])
         keys = wide.index.astype(str)
         if kind == "state":
@@ -402,7 +423,9 @@ class Dashboard(pn.viewable.Viewer):
 
         def show(index: int) -> None:
             month = months[index]
-            label.object = f'<div class="fm-title">{i18n.month_name(pd.Period(month, "M"), self.language)}</div>'
+            label.object = (
+                f'<div class="fm-title">{i18n.month_name(pd.Period(month, "M"), self.language)}</div>'
+            )
             if self.present and month in self.dataset.months:
                 self.store.param.update(start=month, end=month)
 
@@ -423,7 +446,9 @@ class Dashboard(pn.viewable.Viewer):
     def main_area(self) -> pn.Column:
         right = pn.Column(self.kpis, self.trend, self.breakdowns, sizing_mode="stretch_width")
         # Right to left: the map moves to the right, where an Arabic reader starts.
-        columns = [pn.Column(self.map, sizing_mode="stretch_width"), right][:: -1 if self.language == "ar" else 1]
+        columns = [pn.Column(self.map, sizing_mode="stretch_width"), right][
+            :: -1 if self.language == "ar" else 1
+        ]
         top = pn.Row(*columns, sizing_mode="stretch_width")
         return pn.Column(
             *self._synthetic_banner(), self.title, self.message, top, self.tables, self.footer,
@@ -449,5 +474,6 @@ class Dashboard(pn.viewable.Viewer):
             return self._root
         title = TITLE + (f" — {self._t('synthetic_short')}" if self.dataset.synthetic else "")
         return pn.template.BootstrapTemplate(
-            title=title, sidebar=[self._sidebar], main=[self._root], header_background=ACCENT, sidebar_width=330,
+            title=title, sidebar=[self._sidebar], main=[self._root], header_background=ACCENT,
+            sidebar_width=330,
         )  # fmt: skip

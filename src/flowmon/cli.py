@@ -37,7 +37,7 @@ def common_options() -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flowmon",
-        description="MRRC caseloads, AVRR returns, trafficking referrals and DTM displacement on Sudan's map.",
+        description="MRRC caseloads, AVRR returns, trafficking referrals and DTM displacement, by state.",
     )
     parser.add_argument("--version", action="version", version=f"flowmon {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -183,7 +183,10 @@ class DataStore(param.Parameterized):
 
     @property
     def period(self) -> tuple[pd.Period | None, pd.Period | None]:
-        return (pd.Period(self.start, "M") if self.start else None, pd.Period(self.end, "M") if self.end else None)
+        return (
+            pd.Period(self.start, "M") if self.start else None,
+            pd.Period(self.end, "M") if self.end else None,
+        )
 
     @property
     def freq(self) -> str:
@@ -252,8 +255,10 @@ class DataStore(param.Parameterized):
             value = getattr(filters, bound)
             if value is not None:
                 if str(value) not in self.dataset.months:
-                    raise ValueError(f"{bound}: no data for {value} (data covers {self.dataset.months[0]} "
-                                     f"to {self.dataset.months[-1]})")
+                    raise ValueError(
+                        f"{bound}: no data for {value} (data covers {self.dataset.months[0]} "
+                        f"to {self.dataset.months[-1]})"
+                    )
                 updates[bound] = str(value)
         if query.get("granularity"):
             updates["granularity"] = query["granularity"]

@@ -3,10 +3,10 @@
 Nothing here is real case data. The shapes follow public reporting so that every view and screenshot looks
 like the real thing: the Khartoum MRRC (opened October 2015) stops with the war on 15 April 2023, operations
 move to Port Sudan where MRRC services resume; Darfur offices close as the fighting reaches them; eastern
-Sudan sees Eritrean, Ethiopian and Somali trafficking victims arriving through Kassala; voluntary returns leave
-in charter movements of one to two hundred people; DTM-like displacement explodes from Khartoum after April
-2023, from Aj Jazirah after December 2023 and from Sennar after June 2024, with returns to Khartoum and Aj
-Jazirah from 2025.
+Sudan sees Eritrean, Ethiopian and Somali trafficking victims arriving through Kassala; voluntary returns
+leave in charter movements of one to two hundred people; DTM-like displacement explodes from Khartoum after
+April 2023, from Aj Jazirah after December 2023 and from Sennar after June 2024, with returns to Khartoum
+and Aj Jazirah from 2025.
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ OFFICE_STREAM_WEIGHTS = {
 }  # fmt: skip
 
 SHARES = {
-    "caseload_category": {"screening": 30, "counselling": 15, "medical assistance": 15, "information session": 15,
+    "caseload_category": {"screening": 30, "counselling": 15, "medical assistance": 15,
+                          "information session": 15,
                           "AVRR counselling": 12, "referral": 8, "cultural orientation": 5},
     "exploitation": {"forced labour": 35, "sexual exploitation": 24, "domestic servitude": 15,
                      "forced begging": 5, "forced marriage": 6, "other": 5, "unknown": 10},
@@ -295,7 +296,9 @@ def generate(
     return {"events": _events(rng, span, events), "flows": _flows(rng, span)}
 
 
-def write_demo(data_dir: str | Path, seed: int = 2023, months: int | None = None, events: int = DEFAULT_EVENTS):
+def write_demo(
+    data_dir: str | Path, seed: int = 2023, months: int | None = None, events: int = DEFAULT_EVENTS
+):
     """Generate and store the demo tables (boundaries already installed in ``data_dir`` are kept)."""
     data_dir = Path(data_dir)
     tables = generate(seed=seed, months=months, events=events)
@@ -347,8 +350,12 @@ def register(subparsers, common) -> None:
         description="Write realistic SYNTHETIC data for all four streams into the data folder.",
     )
     parser.add_argument("--seed", type=int, default=2023, help="random seed (default 2023)")
-    parser.add_argument("--months", type=int, default=None, help="only the last M months (default: from 2021-01)")
-    parser.add_argument("--events", type=int, default=DEFAULT_EVENTS, help="about how many events (default 50000)")
+    parser.add_argument(
+        "--months", type=int, default=None, help="only the last M months (default: from 2021-01)"
+    )
+    parser.add_argument(
+        "--events", type=int, default=DEFAULT_EVENTS, help="about how many events (default 50000)"
+    )
     parser.set_defaults(func=run)
 
 

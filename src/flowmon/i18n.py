@@ -63,7 +63,8 @@ _TEXT = {
 }
 
 ARABIC_MONTHS = (
-    "يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر",
+    "يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو",
+    "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر",
 )  # fmt: skip
 
 
@@ -84,7 +85,7 @@ def month_name(period: pd.Period, language: str = "en", *, year: bool = True) ->
 
 
 def period_text(start: pd.Period | None, end: pd.Period | None, language: str = "en") -> str:
-    """"January–June 2025", "December 2024–March 2025", or "all months"."""
+    """ "January–June 2025", "December 2024–March 2025", or "all months"."""
     if start is None or end is None:
         return text("all_months", language)
     if start == end:

@@ -240,4 +240,3 @@ class MapView(pn.viewable.Viewer):
 
     def __panel__(self):
         return pn.Column(self._pane, self._note, sizing_mode="stretch_width")
-

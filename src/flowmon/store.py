@@ -119,8 +119,12 @@ def commit(
     staged = []
     try:
         for name, frame in conformed.items():
-            staged.append((_stage(folder, lambda f, frame=frame: frame.to_parquet(f, index=False)),
-                           table_path(folder, name)))
+            staged.append(
+                (
+                    _stage(folder, lambda f, frame=frame: frame.to_parquet(f, index=False)),
+                    table_path(folder, name),
+                )
+            )
         text = json.dumps(manifest, indent=2, ensure_ascii=False, default=str)
         staged.append((_stage(folder, lambda f: f.write(text.encode("utf-8"))), folder / MANIFEST))
     except BaseException:
@@ -143,7 +147,7 @@ def _stored_rows(folder: Path, table: schema.Table) -> int:
 
 def _stage(folder: Path, write) -> Path:
     """Write to a new temporary file in ``folder`` (same filesystem, so the rename is atomic)."""
-    handle = tempfile.NamedTemporaryFile(dir=folder, prefix=".staging-", delete=False)
+    handle = tempfile.NamedTemporaryFile(dir=folder, prefix=".staging-", delete=False)  # noqa: SIM115
     path = Path(handle.name)
     try:
         with handle:

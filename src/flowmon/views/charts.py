@@ -7,6 +7,7 @@ import pandas as pd
 
 from flowmon.views.style import STREAM_COLORS, STREAM_LABELS, format_count
 
+
 def period_labels(periods: pd.Series, freq: str = "M") -> pd.Series:
     """2024-01, 2024Q1 or 2024: short enough for an axis and sortable as text."""
     if periods.empty or isinstance(periods.iloc[0], pd.Period | str):
@@ -59,7 +60,13 @@ def trend(
 
 
 def ranked_bars(
-    table: pd.DataFrame, label: str, *, title: str = "", color: str = "#4d4d4d", top: int = 10, height: int = 280
+    table: pd.DataFrame,
+    label: str,
+    *,
+    title: str = "",
+    color: str = "#4d4d4d",
+    top: int = 10,
+    height: int = 280,
 ) -> hv.Bars:
     """The ``top`` largest rows of ``table`` (``label`` column, ``value``, ``suppressed``), largest on top.
 

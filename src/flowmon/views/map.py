@@ -16,8 +16,8 @@ import math
 import geopandas as gpd
 import holoviews as hv
 import numpy as np
-import shapely
 import pandas as pd
+import shapely
 from bokeh.models import NumeralTickFormatter
 
 from flowmon.views.style import (
@@ -34,9 +34,13 @@ STATE_VALUE_COLUMNS = ("value", "shown", "hatch", "label", "ink")
 OFFICE_VALUE_COLUMNS = ("value", "shown", "size", "status", "fill")
 HOVER_STATE = [("State", "@name_en"), ("الولاية", "@name_ar"), ("Pcode", "@pcode"), ("Count", "@shown")]
 HATCH = "/"
+
+
 def count_format() -> NumeralTickFormatter:
     """A fresh tick formatter: Bokeh models belong to one document, so each plot gets its own."""
     return NumeralTickFormatter(format="0,0")
+
+
 SUDAN_CENTRE = (30.2, 15.6)
 
 
@@ -68,7 +72,9 @@ def label_points(shapes: gpd.GeoDataFrame) -> pd.DataFrame:
     if {"x", "y"} <= set(shapes.columns):
         return shapes[["pcode", "x", "y"]].reset_index(drop=True)
     points = shapes.geometry.map(lambda g: max(_parts(g), key=lambda p: p.area).representative_point())
-    return pd.DataFrame({"pcode": shapes["pcode"].to_numpy(), "x": points.x.to_numpy(), "y": points.y.to_numpy()})
+    return pd.DataFrame(
+        {"pcode": shapes["pcode"].to_numpy(), "x": points.x.to_numpy(), "y": points.y.to_numpy()}
+    )
 
 
 def wrap(name: str) -> str:
@@ -162,7 +168,8 @@ def choropleth(
     )
     points = label_points(base)
     points = points.assign(
-        y=points["y"] + label_offset(base), label=columns["label"] if label_names else columns["shown"],
+        y=points["y"] + label_offset(base),
+        label=columns["label"] if label_names else columns["shown"],
         ink=columns["ink"],
     )
     labels = hv.Labels(points, ["x", "y"], ["label", "pcode", "ink"]).opts(
@@ -347,7 +354,11 @@ def map_frame(element: hv.Element, *, schematic: bool, height: int = 560) -> hv.
         hv.opts.Segments(**no_axes),
         hv.opts.Labels(**no_axes),
         hv.opts.Overlay(
-            **no_axes, **frame, toolbar="above", active_tools=["wheel_zoom"], show_legend=False,
+            **no_axes,
+            **frame,
+            toolbar="above",
+            active_tools=["wheel_zoom"],
+            show_legend=False,
             bgcolor="#ffffff" if schematic else "#f7fbff",
-        ),  # fmt: skip
+        ),
     )

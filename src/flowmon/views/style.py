@@ -24,7 +24,7 @@ STREAM_UNITS = {
     "referral": "victims referred",
     "displacement": "people displaced",
 }
-# Light (few) to dark (many): viridis reversed keeps its lightness ramp, which survives a washed-out projector.
+# Light (few) to dark (many): reversed viridis keeps its lightness ramp, which a projector does not wash out.
 SEQUENTIAL = list(reversed(Viridis256))
 # For a projector: a longer lightness ramp (pale yellow to near black), still colour-blind safe.
 HIGH_CONTRAST = list(reversed(Inferno256))[16:240]
@@ -34,9 +34,6 @@ SUPPRESSED_COLOR = "#d9d9d9"
 BORDER_COLOR = "#ffffff"
 CONTEXT_COLOR = "#ececec"
 SUPPRESSED_MARK = "*"
-SUPPRESSION_NOTE = (
-    "* Counts from 1 to {k} are suppressed (hatched), with further cells hidden where totals would reveal them."
-)
 
 
 def format_count(value) -> str:
