@@ -232,6 +232,8 @@ def test_no_shown_count_is_small_and_no_hidden_count_can_be_worked_out(case):
         if not total_hidden and hidden_values:
             remainder = total - sum(v for v, h in members if not h)
             assert remainder not in hidden_values
+            # ... nor are several pinned down: the largest a hidden cell could be reaches k.
+            assert remainder - (len(hidden_values) - 1) >= min(ks.values())
 
 
 @settings(max_examples=200, deadline=None)
@@ -244,4 +246,13 @@ def test_one_way_tables(values, k):
     total_hidden = bool(result.total()["suppressed"].iloc[0])
     assert hidden_mask.sum() + total_hidden != 1
     if not total_hidden and hidden_mask.any():
-        assert values.sum() - values[~hidden_mask].sum() not in set(values[hidden_mask])
+        remainder = values.sum() - values[~hidden_mask].sum()
+        assert remainder not in set(values[hidden_mask])
+        assert remainder - (hidden_mask.sum() - 1) >= k  # three hidden cells summing to 3 would all be 1
+
+
+def test_hidden_cells_that_sum_to_their_count_are_protected_further():
+    # Shown total 16 and one shown cell of 13 would pin three hidden cells of 1 each.
+    result = one_way([13, 1, 1, 1], 11)
+    assert hidden(result) == [True, True, True, True]
+    assert not result.total()["suppressed"].iloc[0]

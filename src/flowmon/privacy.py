@@ -106,40 +106,68 @@ def complementary(
     equations: Sequence[np.ndarray],
     *,
     level: np.ndarray | None = None,
+    thresholds: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Hide more members until no equation has exactly one hidden member; returns the new hidden mask.
+    """Hide more members until no equation gives a hidden member away; returns the new hidden mask.
 
     ``values`` are the non-negative members, ``hidden`` the primary suppression, each equation the indices of
-    the members that add up (a total and its parts: which is which does not matter to the rule). The member
-    hidden to protect another is the finest (lowest ``level``: 0 for a cell, more for coarser totals) shown
-    non-zero member of the equation, the smallest of those, the first on ties. Always terminates: each
-    step hides one more member.
+    the members that add up (a total and its parts). An equation gives a member away when
+
+    * exactly one of its members is hidden (total minus the shown parts), or
+    * its total is shown and the hidden parts add up to too little: hidden counts are never zero, so n hidden
+      parts that sum to H each lie between 1 and H - (n - 1); unless that upper bound reaches the parts'
+      threshold (``thresholds``, the k of each member), the parts are pinned down (sum 3 over three hidden
+      states: each is 1).
+
+    The member hidden to protect another is the finest (lowest ``level``: 0 for a cell, more for coarser
+    totals) shown non-zero member of the equation, the smallest of those, the first on ties; the total only
+    when no part is left. Always terminates: each step hides one more member.
     """
     values = np.asarray(values)
     hidden = np.array(hidden, dtype=bool)
     if not equations:
         return hidden
     level = np.zeros(len(values), dtype=np.int64) if level is None else np.asarray(level, dtype=np.int64)
+    thresholds = np.ones(len(values), dtype=np.int64) if thresholds is None else np.asarray(thresholds)
     # Preference order: finer members before coarser totals, then by value, then by position.
     preference = np.empty(len(values), dtype=np.int64)
     preference[np.lexsort((np.arange(len(values)), values, level))] = np.arange(len(values))
-    members = np.concatenate(equations)
-    starts = np.cumsum([0, *(len(e) for e in equations[:-1])])
-    nonempty = np.array([len(e) > 0 for e in equations])
+    # The total of an equation is its coarsest member (the largest on ties: parts are never above it).
+    totals = [eq[np.lexsort((values[eq], level[eq]))[-1]] if len(eq) else -1 for eq in equations]
     while True:
-        counts = np.add.reduceat(hidden[members].astype(np.int64), starts) * nonempty
-        alone = np.flatnonzero(counts == 1)
-        if not len(alone):
-            return hidden
-        for e in alone:
-            eq = equations[e]
-            if hidden[eq].sum() != 1:  # fixed meanwhile by an earlier pick
+        changed = False
+        for eq, total in zip(equations, totals, strict=True):
+            if len(eq) == 0:
                 continue
-            candidates = eq[~hidden[eq] & (values[eq] > 0)]
-            if not len(candidates):
-                # Only possible if the equation does not add up (a total that is not its parts' sum).
-                raise ValueError("inconsistent table: a total does not equal the sum of its cells")
-            hidden[candidates[np.argmin(preference[candidates])]] = True
+            members_hidden = hidden[eq]
+            count = int(members_hidden.sum())
+            if count == 0:
+                continue
+            if count == 1:
+                pick = _pick(eq, hidden, values, preference)
+            elif not hidden[total]:
+                parts = eq[(eq != total) & hidden[eq]]
+                slack = int(values[parts].sum()) - (len(parts) - 1)
+                if slack >= int(thresholds[parts].max()):
+                    continue
+                pick = _pick(eq, hidden, values, preference)
+            else:
+                continue
+            if pick is None:
+                if count == 1:
+                    # Only possible if the equation does not add up (a total that is not its parts' sum).
+                    raise ValueError("inconsistent table: a total does not equal the sum of its cells")
+                continue  # every member is hidden or zero: nothing more can be hidden, nothing is revealed
+            hidden[pick] = True
+            changed = True
+        if not changed:
+            return hidden
+
+
+def _pick(equation: np.ndarray, hidden: np.ndarray, values: np.ndarray, preference: np.ndarray) -> int | None:
+    """The shown non-zero member of ``equation`` to hide next, or None when there is none."""
+    candidates = equation[~hidden[equation] & (values[equation] > 0)]
+    return int(candidates[np.argmin(preference[candidates])]) if len(candidates) else None
 
 
 # ---------------------------------------------------------------------------------------------- tables
@@ -291,7 +319,7 @@ def protect_linked(tables: Mapping[str, Linked], k: K = DEFAULT_K) -> dict[str, 
     values = np.array(members.values, dtype=np.int64)
     thresholds = np.array(members.thresholds, dtype=np.int64)
     primary = (values >= 1) & (values < thresholds)
-    hidden = complementary(values, primary, equations, level=members.levels())
+    hidden = complementary(values, primary, equations, level=members.levels(), thresholds=thresholds)
     return {name: _result(tables[name], layouts[name], hidden) for name in tables}
 
 
