@@ -99,6 +99,7 @@ def test_url_query_applies_filters(dashboard, events):
         "stream": "return",
         "start": "2023-01",
         "end": "2023-03",
+        "indicator": "return",  # the map follows the only stream selected
     }
     with pytest.raises(ValueError, match="office"):
         dashboard.store.apply_query({"office": "NOWHERE"})
@@ -171,3 +172,14 @@ def test_view_data_is_what_aggregate_computes(dashboard):
     store_.param.update(office=["GDF"], start="2022-01", end="2022-12")
     expected = aggregate.view_data(dashboard.dataset.events, dashboard.dataset.flows, store_.filters)
     pd.testing.assert_frame_equal(store_.view["by_state"], expected["by_state"])
+
+
+def test_export_buttons_give_the_view_shown(dashboard):
+    dashboard.store.param.update(stream=["return"], start="2022-01", end="2022-06")
+    csv_button, html_button, _png = dashboard.exports
+    assert csv_button.filename.endswith(".csv") and "2022-01" in csv_button.filename
+    table = pd.read_csv(csv_button.callback())
+    totals = table.query("table == 'total' and stream == 'return'")["value"]
+    assert int(totals.iloc[0]) == kpi(dashboard, "return")
+    page = html_button.callback().getvalue()
+    assert page.startswith("<!DOCTYPE html>") and "SYN-" not in page

@@ -226,6 +226,7 @@ class Dashboard(pn.viewable.Viewer):
         )
         self.reset_button = pn.widgets.Button(name="Reset filters", button_type="warning")
         self.reset_button.on_click(lambda event: self.store.reset())
+        self.exports = pn.Row(*self._export_buttons(), sizing_mode="stretch_width")
 
         def heading(text: str) -> pn.pane.Markdown:
             return pn.pane.Markdown(f"**{text}**", margin=(0, 10))
@@ -235,9 +236,36 @@ class Dashboard(pn.viewable.Viewer):
             self.indicator_widget, *map_choice, self.office_widget, self.start_widget, self.end_widget,
             heading("Streams (none selected: all)"), self.stream_widget, self.state_widget,
             self.nationality_widget, heading("Sex"), self.sex_widget, heading("Age group"), self.age_widget,
-            heading("Trend by"), self.granularity_widget, self.reset_button, heading("Language"),
-            self.language_widget, self.present_widget, sizing_mode="stretch_width",
+            heading("Trend by"), self.granularity_widget, self.reset_button, heading("Export this view"),
+            self.exports, heading("Language"), self.language_widget, self.present_widget,
+            sizing_mode="stretch_width",
         )  # fmt: skip
+
+    def _export_buttons(self) -> list[pn.widgets.FileDownload]:
+        """CSV, HTML and PNG of exactly the current view (aggregated and suppressed, like the page)."""
+        from flowmon.export.csv import csv_text
+        from flowmon.export.html import html_document
+        from flowmon.export.png import png_bytes
+        from flowmon.export.view import default_name
+
+        makers = {
+            ".csv": lambda: io.StringIO(csv_text(self.store)),
+            ".html": lambda: io.StringIO(html_document(self.store)),
+            ".png": lambda: io.BytesIO(png_bytes(self.store)),
+        }
+        buttons = []
+        for suffix, make in makers.items():
+            button = pn.widgets.FileDownload(
+                callback=make, filename=str(default_name(self.store, suffix)), label=suffix[1:].upper(),
+                button_type="primary", button_style="outline", sizing_mode="stretch_width",
+            )  # fmt: skip
+
+            def rename(event, button=button, suffix=suffix):
+                button.filename = str(default_name(self.store, suffix))
+
+            self.store.param.watch(rename, ["view", "indicator"])
+            buttons.append(button)
+        return buttons
 
     def _t(self, key: str) -> str:
         return i18n.text(key, self.language)

@@ -168,6 +168,13 @@ class DataStore(param.Parameterized):
         self.param.nationality.objects = list(nationalities[nationalities > 0].index.astype(str))
         self._refresh()
 
+    @param.depends("stream", watch=True)
+    def _follow_streams(self) -> None:
+        """The map shows a selected stream: when its stream is deselected, it moves to the first one left."""
+        if self.stream and INDICATOR_STREAM[self.indicator] not in self.stream:
+            first = next(s for s in schema.ALL_STREAMS if s in self.stream)
+            self.indicator = next(i for i, s in INDICATOR_STREAM.items() if s == first)
+
     @property
     def filters(self) -> aggregate.Filters:
         return aggregate.Filters(
