@@ -183,3 +183,10 @@ def test_export_buttons_give_the_view_shown(dashboard):
     assert int(totals.iloc[0]) == kpi(dashboard, "return")
     page = html_button.callback().getvalue()
     assert page.startswith("<!DOCTYPE html>") and "SYN-" not in page
+
+
+def test_data_is_loaded_once_and_shared_by_sessions(demo_dir):
+    first, second = Dashboard(data_dir=str(demo_dir)), Dashboard(data_dir=str(demo_dir))
+    assert first.dataset is second.dataset  # one copy per server process
+    first.store.office = ["KSL"]
+    assert second.store.office == []  # each session keeps its own filters

@@ -79,3 +79,11 @@ def test_flowmon_demo_writes_a_synthetic_store(tmp_path, capsys):
     tables = store.load(tmp_path)
     assert len(tables["events"]) == manifest["rows"]["events"] > 0
     assert len(tables["flows"]) == manifest["rows"]["flows"] > 0
+
+
+def test_demo_keeps_boundaries_already_installed(tmp_path, shared_data):
+    from flowmon.geo import boundaries, import_boundaries
+
+    import_boundaries(shared_data / "cod-ab" / "sdn_admbnda_adm1_cbs_nic_ssa_20200831.json", tmp_path)
+    assert main(["demo", "--data-dir", str(tmp_path), "--months", "3", "--events", "500"]) == 0
+    assert len(boundaries(tmp_path)) == 19
