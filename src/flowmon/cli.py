@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from flowmon import __version__
@@ -54,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except (FileNotFoundError, ValueError, OSError) as error:
-        # Users get one clear line, not a traceback.
+        # Users get one clear line, not a traceback (FLOWMON_DEBUG=1 shows it, for developers).
+        if os.environ.get("FLOWMON_DEBUG"):
+            raise
         print(f"flowmon {args.command}: {error}", file=sys.stderr)
         return 2
 
