@@ -190,3 +190,11 @@ def test_data_is_loaded_once_and_shared_by_sessions(demo_dir):
     assert first.dataset is second.dataset  # one copy per server process
     first.store.office = ["KSL"]
     assert second.store.office == []  # each session keeps its own filters
+
+
+def test_choosing_what_the_map_shows_selects_its_stream(dashboard):
+    dashboard.store.stream = ["return"]
+    dashboard.store.indicator = "referral"
+    assert dashboard.store.stream == ["return", "referral"]
+    values = dashboard.map._state_values(dashboard.store.view)
+    assert len(values) == 19

@@ -175,6 +175,13 @@ class DataStore(param.Parameterized):
             first = next(s for s in schema.ALL_STREAMS if s in self.stream)
             self.indicator = next(i for i, s in INDICATOR_STREAM.items() if s == first)
 
+    @param.depends("indicator", watch=True)
+    def _follow_indicator(self) -> None:
+        """Choosing what the map shows selects that stream too, if streams are narrowed."""
+        stream = INDICATOR_STREAM[self.indicator]
+        if self.stream and stream not in self.stream:
+            self.stream = [*self.stream, stream]
+
     @property
     def filters(self) -> aggregate.Filters:
         return aggregate.Filters(

@@ -102,7 +102,10 @@ def state_columns(pcodes: pd.Series, values: pd.DataFrame, names: pd.Series) -> 
     indexed = values.set_index("pcode").reindex(pcodes)
     value = indexed["value"].astype("float64")
     suppressed = indexed["suppressed"].fillna(False).astype(bool)
-    shown = [format_count(v) for v in value]
+    # A state with no row at all (its stream not selected) reads "–"; "*" is kept for hidden counts.
+    shown = [
+        format_count(v) if hidden or pd.notna(v) else "–" for v, hidden in zip(value, suppressed, strict=True)
+    ]
     # On the log scale, the upper 40% of the colour range is dark: those states get white text.
     top = value.max(skipna=True)
     share = np.log(value.clip(lower=1)) / np.log(top) if pd.notna(top) and top > 1 else value * 0
