@@ -293,11 +293,11 @@ class Dashboard(pn.viewable.Viewer):
         # DynamicMaps update the drawn charts in place instead of building new Bokeh plots.
         self.trend = self._chart(self._trend)
         self.breakdowns = pn.Tabs(
-            ("Nationality", self._chart(self._nationalities)),
-            ("Services", self._chart(self._categories, "caseload")),
-            ("Exploitation", self._chart(self._categories, "referral")),
-            ("Reintegration", self._chart(self._categories, "return")),
-            ("Referred to", self._chart(self._referred_to)),
+            (self._t("tab.nationality"), self._chart(self._nationalities)),
+            (self._t("tab.services"), self._chart(self._categories, "caseload")),
+            (self._t("tab.exploitation"), self._chart(self._categories, "referral")),
+            (self._t("tab.reintegration"), self._chart(self._categories, "return")),
+            (self._t("tab.referred_to"), self._chart(self._referred_to)),
             dynamic=True, sizing_mode="stretch_width",
         )  # fmt: skip
         table = {"disabled": True, "show_index": False, "sizing_mode": "stretch_width", "height": 380,
@@ -305,9 +305,12 @@ class Dashboard(pn.viewable.Viewer):
         self.state_table = pn.widgets.Tabulator(pn.bind(self._shown, store.param.view, "state"), **table)
         self.office_table = pn.widgets.Tabulator(pn.bind(self._shown, store.param.view, "office"), **table)
         self.tables = pn.Tabs(
-            ("By state", pn.Column(self._download("state"), self.state_table, sizing_mode="stretch_width")),
             (
-                "By office",
+                self._t("tab.by_state"),
+                pn.Column(self._download("state"), self.state_table, sizing_mode="stretch_width"),
+            ),
+            (
+                self._t("tab.by_office"),
                 pn.Column(self._download("office"), self.office_table, sizing_mode="stretch_width"),
             ),
             sizing_mode="stretch_width",
@@ -353,7 +356,7 @@ class Dashboard(pn.viewable.Viewer):
     def _trend(self, view):
         table = view.get("by_period", EMPTY["by_period"])
         cases = table[table["stream"] != "displacement"]
-        title = f"People per {self.store.granularity}, by stream (cases)"
+        title = self._t("trend_title").format(granularity=self._t(self.store.granularity))
         title = title if not self._no_data(view) else "No data for this selection"
         return charts.trend(cases, freq=self.store.freq, title=title, labels=self._stream_labels())
 
@@ -367,7 +370,7 @@ class Dashboard(pn.viewable.Viewer):
             value=("value", lambda v: v.sum(min_count=1)), suppressed=("suppressed", "any")
         )
         totals["country"] = totals["nationality"].astype(str).map(lambda c: names.get(c, "Unknown"))
-        return charts.ranked_bars(totals, "country", title="Top nationalities (all selected streams)")
+        return charts.ranked_bars(totals, "country", title=self._t("top_nationalities"))
 
     def _categories(self, view, stream: str):
         rows = view.get("by_category", EMPTY["by_category"]).query("stream == @stream")
