@@ -112,3 +112,8 @@ def test_kpi_cards_say_the_change_in_words():
     assert "hidden" in change_text(pd.NA, 100)
     html = kpi_cards(pd.DataFrame({"stream": ["return"], "value": [1234], "previous": [1000]}))
     assert "1,234" in html and "AVRR returns" in html
+
+
+def test_a_missing_previous_period_is_not_called_hidden():
+    assert change_text(10, pd.NA, previous_hidden=False) == "no data for the previous period"
+    assert "hidden" in change_text(10, pd.NA, previous_hidden=True)

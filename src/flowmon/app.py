@@ -347,6 +347,8 @@ class Dashboard(pn.viewable.Viewer):
         kpis = view.get("kpis")
         if kpis is None or kpis.empty:
             return ""
+        # A stream the store holds no data for at all gets no card: "0" would claim it was counted.
+        kpis = kpis[kpis["stream"].isin(self.dataset.streams_present)]
         labels = {s: self._t(s) for s in schema.ALL_STREAMS}
         units = {s: self._t(f"unit.{s}") for s in schema.ALL_STREAMS}
         cards = kpi_cards(kpis, labels=labels, units=units, direction=i18n.direction(self.language),
@@ -357,7 +359,8 @@ class Dashboard(pn.viewable.Viewer):
         table = view.get("by_period", EMPTY["by_period"])
         cases = table[table["stream"] != "displacement"]
         title = self._t("trend_title").format(granularity=self._t(self.store.granularity))
-        title = title if not self._no_data(view) else "No data for this selection"
+        if self._no_data(view) or not cases["value"].fillna(0).any():
+            title = "No case data for this selection"
         return charts.trend(cases, freq=self.store.freq, title=title, labels=self._stream_labels())
 
     def _stream_labels(self) -> dict[str, str]:

@@ -57,6 +57,14 @@ class Dataset:
         return bool(self.manifest.get("synthetic"))
 
     @property
+    def streams_present(self) -> tuple[str, ...]:
+        """The streams the store holds any data for."""
+        present = set(self.events["stream"].astype(str).unique())
+        if not self.flows.empty:
+            present.add(schema.DISPLACEMENT)
+        return tuple(s for s in schema.ALL_STREAMS if s in present)
+
+    @property
     def empty(self) -> bool:
         return self.events.empty and self.flows.empty
 

@@ -9,9 +9,14 @@ import pandas as pd
 from flowmon.views.style import STREAM_COLORS, STREAM_LABELS, STREAM_UNITS, format_count
 
 
-def change_text(value, previous, previous_label: str = "vs previous period") -> str:
-    if pd.isna(value) or pd.isna(previous):
+def change_text(
+    value, previous, previous_label: str = "vs previous period", *, previous_hidden: bool = True
+) -> str:
+    """The change against the previous period in words; why not, when it cannot be shown."""
+    if pd.isna(value) or (pd.isna(previous) and previous_hidden):
         return "change hidden (small numbers)"
+    if pd.isna(previous):
+        return "no data for the previous period"
     if previous == 0:
         return "no cases in the previous period" if value else "none in either period"
     change = (value - previous) / previous
@@ -27,8 +32,10 @@ def kpi_card(
     label: str | None = None,
     unit: str | None = None,
     previous_label: str = "vs previous period",
+    previous_hidden: bool = True,
 ) -> str:
     """One card: the stream's name, its total, what is counted, the change against the previous period."""
+    change = change_text(value, previous, previous_label, previous_hidden=previous_hidden)
     label = html.escape(label or STREAM_LABELS[stream])
     unit = html.escape(unit or STREAM_UNITS[stream])
     return (
@@ -36,7 +43,7 @@ def kpi_card(
         f'<div class="fm-kpi-label">{label}</div>'
         f'<div class="fm-kpi-value">{format_count(value)}</div>'
         f'<div class="fm-kpi-unit">{unit}</div>'
-        f'<div class="fm-kpi-change">{html.escape(change_text(value, previous, previous_label))}</div></div>'
+        f'<div class="fm-kpi-change">{html.escape(change)}</div></div>'
     )
 
 
@@ -50,7 +57,8 @@ def kpi_cards(
     """One card per row of ``kpis`` (stream, value, previous)."""
     cards = [
         kpi_card(row.stream, row.value, row.previous, label=(labels or {}).get(row.stream),
-                 unit=(units or {}).get(row.stream), previous_label=previous)
+                 unit=(units or {}).get(row.stream), previous_label=previous,
+                 previous_hidden=bool(getattr(row, "previous_suppressed", True)))
         for row in kpis.itertuples(index=False)
     ]  # fmt: skip
     return f'<div class="fm-kpis" dir="{direction}">' + "".join(cards) + "</div>"
