@@ -198,3 +198,12 @@ def test_choosing_what_the_map_shows_selects_its_stream(dashboard):
     assert dashboard.store.stream == ["return", "referral"]
     values = dashboard.map._state_values(dashboard.store.view)
     assert len(values) == 19
+
+
+def test_an_empty_data_folder_says_what_to_do(tmp_path):
+    empty = Dashboard(data_dir=str(tmp_path))
+    render(pn.Column(empty.main_area(), empty.controls))
+    assert "holds no data yet" in empty._message(empty.store.view, empty.store.error)
+    empty.store.param.update(sex=["female"], indicator="return", granularity="year")
+    presenting = Dashboard(data_dir=str(tmp_path), present=True, language="ar")
+    assert presenting.player is not None

@@ -330,7 +330,12 @@ class Dashboard(pn.viewable.Viewer):
 
     def _message(self, view, error) -> str:
         notes = [self._url_error] if self._url_error else []
-        if error:
+        if self.dataset.empty:
+            notes.append(
+                f"{self.dataset.data_dir} holds no data yet: run `flowmon demo --data-dir DIR` for synthetic "
+                "demo data, or `flowmon ingest STREAM FILE` for real exports."
+            )
+        elif error:
             notes.append(f"These filters cannot be applied: {error}")
         elif self._no_data(view):
             notes.append(self._t("no_data"))
@@ -457,10 +462,12 @@ class Dashboard(pn.viewable.Viewer):
 
         def show(index: int) -> None:
             month = months[index]
-            label.object = (
-                f'<div class="fm-title">{i18n.month_name(pd.Period(month, "M"), self.language)}</div>'
-            )
-            if self.present and month in self.dataset.months:
+            if month not in self.dataset.months:  # an empty store: nothing to step through
+                label.object = f'<div class="fm-title">{html.escape(self._t("no_data"))}</div>'
+                return
+            name = i18n.month_name(pd.Period(month, "M"), self.language)
+            label.object = f'<div class="fm-title">{name}</div>'
+            if self.present:
                 self.store.param.update(start=month, end=month)
 
         player.param.watch(lambda event: show(event.new), "value")
