@@ -13,7 +13,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from flowmon import i18n
+from flowmon import geo, i18n
 from flowmon.datastore import INDICATOR_STREAM, DataStore
 from flowmon.views import map as maps
 from flowmon.views.style import HIGH_CONTRAST, SEQUENTIAL
@@ -91,15 +91,11 @@ class MapView(pn.viewable.Viewer):
         offices = self.store.dataset.offices.copy()
         if self.geometry == "official":
             return offices.assign(x=offices["lon"], y=offices["lat"])
-        # On tiles, offices sit in the lower half of their state's tile, spread when there are several.
-        tiles = self.shapes.set_index("pcode")
-        size = maps.tile_size(self.shapes)
-        rank = offices.groupby("state_pcode").cumcount().to_numpy()
-        count = offices.groupby("state_pcode")["code"].transform("size").to_numpy()
-        offset = (rank - (count - 1) / 2) * size * 0.3
-        x = tiles.loc[offices["state_pcode"], "x"].to_numpy() + offset
-        y = tiles.loc[offices["state_pcode"], "y"].to_numpy() - size * 0.36
-        return offices.assign(x=x, y=y)
+        # On tiles, offices sit below the tile's centre (the label is above), fanned out when several.
+        placed = geo.office_points_on_tiles(offices).set_index("code")
+        return offices.assign(
+            x=placed.loc[offices["code"], "x"].to_numpy(), y=placed.loc[offices["code"], "y"].to_numpy()
+        )
 
     def _capture(self, name: str):
         def hook(plot, element):
