@@ -399,3 +399,35 @@ def test_view_data_on_demo_data_hides_every_small_count_everywhere(demo_tables, 
             assert hidden != 1, (name, stream)
             if hidden == 0:
                 assert group["value"].sum() == kpis.loc[stream, "value"], (name, stream)
+
+
+def master_list(period: str, khartoum_to_gedaref: int, source: str) -> pd.DataFrame:
+    """One DTM master-list round: a snapshot of the people displaced at that date."""
+    frame = pd.DataFrame({
+        "period": [period, period], "origin_pcode": ["SD01", "SD15"], "destination_pcode": ["SD12", "SD12"],
+        "population_type": ["idp", "idp"], "individuals": [khartoum_to_gedaref, 100], "households": pd.NA,
+        "source": source,
+    })  # fmt: skip
+    return schema.conform(frame, "flows")
+
+
+def test_master_list_rounds_are_snapshots_and_only_the_latest_counts(events):
+    rounds = ag.prepare(pd.concat([
+        master_list("2024-03-25", 1000, "DTM Sudan IDP Master List 25-03-2024"),
+        master_list("2024-06-30", 1500, "DTM Sudan IDP Master List 30-06-2024"),
+    ], ignore_index=True))  # fmt: skip
+    year = ag.Filters(start="2024-01", end="2024-12", streams=("displacement",))
+    kpis = ag.kpis(events, rounds, year).set_index("stream")
+    assert kpis.loc["displacement", "value"] == 1600  # the June round, not both rounds added up
+    by_state = ag.displacement_by_state(rounds, year).set_index("state_pcode")
+    assert by_state.loc["SD12", "value"] == 1600
+    view = ag.view_data(events, rounds, year)
+    assert view["kpis"].set_index("stream").loc["displacement", "value"] == 1600
+    assert ag.filter_flows(rounds, year)["individuals"].sum() == 1600
+    # A window holding only the March round shows that round.
+    spring = ag.Filters(start="2024-01", end="2024-04", streams=("displacement",))
+    assert ag.state_flows(rounds, spring)["value"].sum() == 1100
+
+
+def test_monthly_flows_still_add_up(flows):
+    assert not ag._snapshots(flows).any()  # one source over many months: movements, summed

@@ -10,8 +10,9 @@ Speed: the filters work on the integer codes of the categorical columns and on a
 
 Periods: a month is held as its ``pandas.Period`` ordinal (months since January 1970). Filter bounds are
 inclusive months. Displacement flows are summed over the months of the window, which is right for monthly
-movement counts (the demo data, DTM flow-monitoring); a DTM master list is a snapshot, so filter such data to
-one round.
+movement counts (the demo data, DTM flow monitoring). A source with a single round (a DTM master list) is a
+snapshot of the people displaced at that date: of several such rounds in a window only the latest counts, so
+two master lists never count the same people twice.
 """
 
 from __future__ import annotations
@@ -278,7 +279,30 @@ def _flows_mask(flows: pd.DataFrame, f: Filters, *, window: bool = True) -> np.n
         in_window = _in_window(_months_of(flows), f.start, f.end)
         if in_window is not None:
             mask &= in_window
+        mask = _latest_rounds(flows, mask)
     return mask
+
+
+def _snapshots(flows: pd.DataFrame) -> np.ndarray:
+    """Rows of sources that hold a single round: DTM master lists, which count the people displaced at that
+    date (a stock), not the people who moved that month (a flow, as a source with many months does)."""
+    if "source" not in flows.columns or flows.empty:
+        return np.zeros(len(flows), dtype=bool)
+    source = pd.Categorical(flows["source"].astype(str)).codes
+    months = _months_of(flows)
+    rounds = pd.Series(months).groupby(source).transform("nunique").to_numpy()
+    return rounds == 1
+
+
+def _latest_rounds(flows: pd.DataFrame, mask: np.ndarray) -> np.ndarray:
+    """``mask`` with only the latest of the selected snapshot rounds: two master lists in one window would
+    otherwise count the same displaced people twice. Monthly flows are kept as they are (they add up)."""
+    snapshot = _snapshots(flows) & mask
+    if not snapshot.any():
+        return mask
+    months = _months_of(flows)
+    latest = months[snapshot].max()
+    return mask & ~(snapshot & (months != latest))
 
 
 def filter_events(events: pd.DataFrame, f: Filters | None = None) -> pd.DataFrame:
@@ -633,8 +657,8 @@ def _flow_kpi(flows: pd.DataFrame, base: np.ndarray, span) -> tuple:
     months = _months_of(flows)
     weights = flows["individuals"].to_numpy(dtype=np.float64)
     current, previous = _windows(months, span)
-    value = int(np.rint(weights[base & current].sum()))
-    before = None if previous is None else int(np.rint(weights[base & previous].sum()))
+    value = int(np.rint(weights[_latest_rounds(flows, base & current)].sum()))
+    before = None if previous is None else int(np.rint(weights[_latest_rounds(flows, base & previous)].sum()))
     return schema.DISPLACEMENT, value, before
 
 
@@ -722,7 +746,7 @@ def view_data(
     if with_flows:
         flow_base = _flows_mask(flows, f, window=False)
         flow_current, _ = _windows(_months_of(flows), span)
-        fl = _Selection(flows, flow_base & flow_current)
+        fl = _Selection(flows, _latest_rounds(flows, flow_base & flow_current))
         kpi_rows.append(_flow_kpi(flows, flow_base, span))
 
     state = _by_state(ev, streams)
