@@ -7,7 +7,7 @@ DEMO_DIR := data/demo
 PORT ?= 5006
 
 # Serve data/ when it holds real (non-synthetic) data, else the demo store.
-SERVE_DIR = $(shell $(BIN)/python -c "import flowmon.store as s; print('data' if s.load_table('data','events').shape[0] and not s.is_synthetic('data') else '$(DEMO_DIR)')" 2>/dev/null || echo $(DEMO_DIR))
+SERVE_DIR = $(shell $(BIN)/python -c "import flowmon.store as s; print('data' if s.stored_rows('data','events') and not s.is_synthetic('data') else '$(DEMO_DIR)')" 2>/dev/null || echo $(DEMO_DIR))
 
 .PHONY: setup serve test test-fast lint format bench demo clean
 

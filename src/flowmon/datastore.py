@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
@@ -56,9 +57,9 @@ class Dataset:
     def synthetic(self) -> bool:
         return bool(self.manifest.get("synthetic"))
 
-    @property
+    @cached_property
     def streams_present(self) -> tuple[str, ...]:
-        """The streams the store holds any data for."""
+        """The streams the store holds any data for (read once: the dataset does not change)."""
         present = set(self.events["stream"].astype(str).unique())
         if not self.flows.empty:
             present.add(schema.DISPLACEMENT)

@@ -333,10 +333,8 @@ def _rows_by_stream(tables: dict[str, pd.DataFrame]) -> dict[str, int]:
 
 def _write_raw_export(events: pd.DataFrame, raw_dir: Path, seed: int) -> None:
     """A messy caseload export, as users bring them, for the explore notebook to ingest."""
-    try:
-        from flowmon.ingest.messy import write_messy_export
-    except ImportError:  # the ingest package is optional at this layer
-        return
+    from flowmon.ingest.messy import write_messy_export  # ingest imports the store: import here, not above
+
     raw_dir.mkdir(parents=True, exist_ok=True)
     sample = events[events["stream"] == "caseload"].tail(400)
     write_messy_export(sample, raw_dir / "mrrc_caseload_export_SYNTHETIC.csv", seed)

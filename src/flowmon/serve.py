@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flowmon import store
+from flowmon import schema, store
 
 SERVED_SCRIPT = Path(__file__).with_name("served.py")
 
@@ -36,8 +36,7 @@ def register(subparsers, common) -> None:
 
 def run(args: argparse.Namespace) -> int:
     data_dir = store.resolve_data_dir(args.data_dir)
-    tables = store.load(data_dir)
-    if not any(len(t) for t in tables.values()):
+    if not any(store.stored_rows(data_dir, table) for table in schema.TABLES):
         print(
             f"flowmon serve: {data_dir} holds no data; run `flowmon demo --data-dir {data_dir}` or "
             f"`flowmon ingest ...` first",

@@ -112,7 +112,7 @@ def commit(
     manifest["flowmon_version"] = __version__
     manifest["updated"] = now()
     manifest["rows"] = {
-        name: len(conformed[name]) if name in conformed else _stored_rows(folder, name)
+        name: len(conformed[name]) if name in conformed else stored_rows(folder, name)
         for name in schema.TABLES
     }
 
@@ -136,7 +136,8 @@ def commit(
     return manifest
 
 
-def _stored_rows(folder: Path, table: schema.Table) -> int:
+def stored_rows(folder: str | os.PathLike, table: schema.Table) -> int:
+    """Rows of a stored table, from the Parquet footer (the table itself is not read)."""
     path = table_path(folder, table)
     if not path.exists():
         return 0

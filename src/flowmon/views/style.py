@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 from bokeh.palettes import Inferno256, Viridis256
 
+from flowmon import i18n
+
 # Okabe-Ito: distinguishable under the common colour-vision deficiencies.
 STREAM_COLORS = {
     "caseload": "#0072B2",
@@ -12,18 +14,9 @@ STREAM_COLORS = {
     "referral": "#CC79A7",
     "displacement": "#009E73",
 }
-STREAM_LABELS = {
-    "caseload": "MRRC caseload",
-    "return": "AVRR returns",
-    "referral": "Trafficking referrals",
-    "displacement": "Displacement (DTM)",
-}
-STREAM_UNITS = {
-    "caseload": "migrants assisted",
-    "return": "returnees",
-    "referral": "victims referred",
-    "displacement": "people displaced",
-}
+# The English words, from the one place that holds every language's (flowmon.i18n).
+STREAM_LABELS = {stream: i18n.text(stream) for stream in STREAM_COLORS}
+STREAM_UNITS = {stream: i18n.text(f"unit.{stream}") for stream in STREAM_COLORS}
 # Light (few) to dark (many): reversed viridis keeps its lightness ramp, which a projector does not wash out.
 SEQUENTIAL = list(reversed(Viridis256))
 # For a projector: a longer lightness ramp (pale yellow to near black), still colour-blind safe.
