@@ -172,7 +172,7 @@ def test_a_file_without_pcodes_is_matched_by_state_names(cod_ab, tmp_path) -> No
     cod_ab[["ADM1_EN", "geometry"]].to_file(path)
     info = geo.import_boundaries(path, tmp_path / "store")
     assert info["pcodes"] == list(STATE_PCODES)
-    assert any("matched from names" in note for note in info["notes"])
+    assert "pcodes matched from state names in column ADM1_EN" in info["notes"]
 
 
 def test_unreadable_inputs_get_one_line(tmp_path) -> None:
