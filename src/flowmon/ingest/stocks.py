@@ -8,8 +8,8 @@ an IDP count but no origin. They are stored in the ``flows`` table (see :mod:`fl
 - ``destination_pcode`` is the state where the IDPs are; ``origin_pcode`` is their state of origin when the
   file gives one, else missing (unknown origin; "Not available" counts as unknown, it is not rejected);
 - ``period`` is the round's reporting date; ``source`` names the operation and the round, as
-  ``DTM API: <operation>, round <n>, <YYYY-MM-DD>`` (:func:`source_label`), so that each round is a source of
-  its own with a single date: a snapshot, of which a view counts only the latest;
+  ``DTM API: <operation>, round <n>, <YYYY-MM-DD>`` (:func:`flowmon.rounds.source_label`), so that each
+  round is a source of its own with a single date: a snapshot, of which a view counts only the latest;
 - admin-1 rows are used, or admin-2 rows summed to admin-1 for a round that has no admin-1 rows, never both;
   admin-0 rows and the admin-2 rows of a round with admin-1 rows only check the totals (a difference is a
   note); rows split by displacement reason or sex are summed;
@@ -19,9 +19,7 @@ an IDP count but no origin. They are stored in the ``flows`` table (see :mod:`fl
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from dataclasses import dataclass
 
 import pandas as pd
 
@@ -38,34 +36,9 @@ from flowmon.ingest.dtm import (
     source_name,
 )
 from flowmon.ingest.readers import RawTable
+from flowmon.rounds import source_label
 
 STOCK_FIELDS = ("operation", "round", "level")
-SOURCE_PREFIX = "DTM API"
-_SOURCE = re.compile(
-    r"^(?P<prefix>.+?): (?P<operation>.+), round (?P<round>[^,]+), (?P<date>\d{4}-\d{2}-\d{2})$"
-)
-
-
-@dataclass(frozen=True)
-class Round:
-    """What a stock's ``source`` says: the operation, the round number (text) and its date."""
-
-    operation: str
-    round: str
-    date: pd.Timestamp
-
-
-def source_label(operation: str, round_number: str, date: pd.Timestamp, prefix: str = SOURCE_PREFIX) -> str:
-    """``DTM API: Armed Clashes in Sudan (Monthly), round 8, 2024-04-30``: the ``source`` of a stock round."""
-    return f"{prefix}: {operation}, round {round_number}, {date:%Y-%m-%d}"[:SOURCE_MAX]
-
-
-def parse_source(source: str) -> Round | None:
-    """The operation, round and date a stock ``source`` names; None for other sources (master lists)."""
-    found = _SOURCE.match(str(source))
-    if found is None:
-        return None
-    return Round(found["operation"], found["round"], pd.Timestamp(found["date"]))
 
 
 def is_stock_table(present: dict[str, int]) -> bool:
@@ -217,7 +190,7 @@ def parse_stocks(
 
     with_operation = "operation" in present
     labels = {
-        key: source_label(chosen, key.split("|")[0] or "?", pd.Timestamp(key.split("|")[1]))
+        key: source_label(chosen, key.split("|")[0] or "?", pd.Timestamp(key.split("|")[1]))[:SOURCE_MAX]
         if with_operation
         else f"{source_name(raw)}, {key.split('|')[1]}"[:SOURCE_MAX]
         for key in set(round_key[uses])
