@@ -16,6 +16,7 @@ from flowmon.geo.boundaries import (
     fetch_boundaries,
     import_boundaries,
 )
+from flowmon.geo.gazetteer import states
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
@@ -33,9 +34,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     importing = actions.add_parser(
         "import",
         parents=[after_action],
-        help="install boundaries from a file (GeoJSON, shapefile, zipped shapefile, GeoPackage)",
+        help="install boundaries from a file (GeoJSON, TopoJSON, shapefile or zip, GeoPackage, GeoParquet)",
     )
-    importing.add_argument("file", help="the COD-AB admin-1 file")
+    importing.add_argument("file", help="the admin-1 (or admin-2, dissolved to states) boundary file")
     importing.add_argument("--layer", default=None, help="the admin-1 layer (default: found automatically)")
     importing.add_argument(
         "--tolerance",
@@ -81,6 +82,14 @@ def describe(info: dict | None, data_dir) -> str:
         f"repaired:  {'; '.join(info.get('repaired') or []) or 'nothing'}",
     ]
     lines += [f"note:      {note}" for note in info.get("notes", [])]
+    missing = info.get("missing") or []
+    if missing:
+        names = states().set_index("pcode")["name_en"]
+        listed = ", ".join(f"{pcode} {names.get(pcode, '')}".strip() for pcode in missing)
+        lines.append(
+            f"warning:   no boundary in this file for {listed}: the map marks "
+            f"{'it' if len(missing) == 1 else 'them'} so; figures stay in tables and KPIs"
+        )
     return "\n".join(lines)
 
 
