@@ -91,7 +91,8 @@ def test_a_bad_role_is_refused_naming_file_and_key(tmp_path, change, named):
         ("[signin]\nmethod = 'oidc'\nclient_id = 'x'\nclient_secret = 'y'\n", "signin.issuer"),
         ("[signin]\nmethod = 'oidc'\nissuer = 'http://x'\nclient_id = 'x'\n", "signin.client_secret"),
         (
-            "[signin]\nmethod = 'oidc'\nissuer = 'http://x'\nclient_id = 'x'\nclient_secret_env = 'FM_NOPE'\n",
+            "[signin]\nmethod = 'oidc'\nissuer = 'http://x'\nclient_id = 'x'\n"
+            "client_secret_env = 'FM_NOPE'\n",
             "signin.client_secret_env",
         ),
         ("[serve]\ntls_certificate = 'missing.pem'\ntls_key = 'missing.key'\n", "serve.tls_certificate"),
@@ -137,7 +138,9 @@ def test_the_cookie_secret_is_generated_once_and_owner_only(tmp_path):
 # --- users file ------------------------------------------------------------------------------------
 def test_users_cli_adds_lists_changes_and_removes(tmp_path):
     data = tmp_path / "data"
-    added = cli("users", "add", "amina", stdin="correct horse battery\ncorrect horse battery\n", data_dir=data)
+    added = cli(
+        "users", "add", "amina", stdin="correct horse battery\ncorrect horse battery\n", data_dir=data
+    )
     assert added.returncode == 0, added.stderr
     assert "no role yet" in added.stdout
     path = users.users_path(data)
@@ -151,7 +154,9 @@ def test_users_cli_adds_lists_changes_and_removes(tmp_path):
     again = cli("users", "add", "amina", stdin="another password!\nanother password!\n", data_dir=data)
     assert again.returncode == 2 and "already a user" in again.stderr
 
-    changed = cli("users", "passwd", "amina", stdin="a new long password\na new long password\n", data_dir=data)
+    changed = cli(
+        "users", "passwd", "amina", stdin="a new long password\na new long password\n", data_dir=data
+    )
     assert changed.returncode == 0, changed.stderr
     assert users.verify(data, "amina", "a new long password")
     assert not users.verify(data, "amina", "correct horse battery")
@@ -203,7 +208,10 @@ def test_a_viewer_cannot_widen_its_offices_through_the_query(settings):
     assert kassala.restrict({"office": "KRT,KSL"}) == {"office": "KSL"}
     assert kassala.restrict({}) == {"office": "KSL"}
     assert kassala.restrict({"office": ""}) == {"office": "KSL"}
-    assert kassala.restrict({"office": ["KRT", "PZU"], "stream": "return"}) == {"office": "KSL", "stream": "return"}
+    assert kassala.restrict({"office": ["KRT", "PZU"], "stream": "return"}) == {
+        "office": "KSL",
+        "stream": "return",
+    }
     two = access.scope_for("two", settings)
     assert two.restrict({"office": "KRT"}) == {"office": "KSL,GDF"}
     assert two.restrict({"office": "GDF,KRT"}) == {"office": "GDF"}
@@ -272,7 +280,9 @@ def test_the_access_log_records_who_asked_for_what_and_no_figures(tmp_path, sett
 def _write_lines(folder: str, worker: int, count: int) -> None:
     scope = access.Scope(f"user{worker}", "viewer", ("KSL",))
     for index in range(count):
-        access_log.record(scope, {"office": "KSL", "n": str(index)}, None, folder, max_bytes=4000, backups=500)
+        access_log.record(
+            scope, {"office": "KSL", "n": str(index)}, None, folder, max_bytes=4000, backups=500
+        )
 
 
 def test_several_processes_share_the_rotated_log_without_losing_a_line(tmp_path):

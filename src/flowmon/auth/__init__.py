@@ -25,6 +25,7 @@ from flowmon import config
 
 TEMPLATES = Path(__file__).with_name("templates")
 USERS_MODULE = Path(__file__).with_name("users_module.py")
+SETUP = Path(__file__).with_name("setup.py")
 
 
 @cache
@@ -57,8 +58,13 @@ def panel_arguments(settings: config.ServeConfig) -> tuple[list[str], dict[str, 
         "PANEL_COOKIE_SECRET": config.cookie_secret(settings.data_dir),
         "PANEL_OAUTH_EXPIRY": str(signin.session_days),
     }
-    args = ["--oauth-expiry-days", str(signin.session_days)]
-    args += ["--logout-template", str(TEMPLATES / "logout.html")]
+    args = [
+        "--logout-template",
+        str(TEMPLATES / "logout.html"),
+        "--auth-template",
+        str(TEMPLATES / "error.html"),
+    ]
+    args += ["--setup", str(SETUP)]
     if signin.method == "users":
         return [*args, "--auth-module", str(USERS_MODULE)], env
     document = discover(signin.issuer)
