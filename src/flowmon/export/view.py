@@ -114,7 +114,8 @@ def write_export(path: str | os.PathLike, content: str | bytes) -> Path:
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder: give a file name with --out")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():  # a mistyped folder is refused, not created
+        raise FileNotFoundError(f"{path.parent}: no such folder (create it first, or choose another --out)")
     text = content if isinstance(content, str) else None
     if text is not None:
         store.write_text_atomic(path, text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from flowmon import schema, store
 from flowmon.ingest.pipeline import ingest_files
@@ -48,6 +49,11 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    for file in args.files:  # before any note about the store: a typo in a name is the whole story
+        if not Path(file).is_file():
+            raise FileNotFoundError(
+                f"{file}: no such file" if not Path(file).exists() else f"{file} is a folder"
+            )
     result = ingest_files(
         args.stream,
         args.files,
