@@ -59,10 +59,12 @@ def register(subparsers, common) -> None:
 
 def query_from_args(args: argparse.Namespace) -> dict[str, str]:
     query = views.parse_query(args.query) if args.query else {}
-    for name in (*filters.NAMES, *filters.LEGACY_NAMES):
-        value = getattr(args, name, None)
-        if value is not None:
-            query[name] = value
+    options = {name: getattr(args, name) for name in filters.NAMES if getattr(args, name, None) is not None}
+    filters.Filters.from_query(options)  # options are strict; a pasted old link (--query) is mapped leniently
+    query.update(options)
+    for name in filters.LEGACY_NAMES:
+        if getattr(args, name, None) is not None:
+            query[name] = getattr(args, name)
     return query
 
 

@@ -68,6 +68,14 @@ def session(
         )
     query = {name: _text(value) for name, value in query.items() if _text(value)}
     session = DataStore(dataset, operator_k=operator_k(k))
+    period = query.get("period")
+    if (
+        period
+        and filters.period_span(period)
+        and period not in session.choices.periods[filters.period_kind(period)]
+    ):
+        months = dataset.months
+        raise ValueError(f"period: no data for {period} (the data covers {months[0]} to {months[-1]})")
     session.apply_query(query)
     return session
 
