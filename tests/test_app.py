@@ -249,3 +249,39 @@ def test_an_empty_data_folder_says_what_to_do(tmp_path):
     empty.store.param.update(sex="female", indicator="return", granularity="year")
     presenting = Dashboard(data_dir=str(tmp_path), present=True, language="ar")
     assert presenting.player is not None
+
+
+def test_a_scoped_viewer_sees_only_their_offices_everywhere(demo_dir, events):
+    from flowmon.access import AccessDenied, Scope
+
+    kassala = Scope("amina", "viewer", ("KSL",), can_export=False)
+    dashboard = Dashboard(data_dir=str(demo_dir), scope=kassala)
+    dashboard.store.period = "2024"
+    for stream in ("caseload", "return", "referral"):
+        assert kpi(dashboard, stream) == hand_count(events, office="KSL", stream=stream,
+                                                    months=("2024-01", "2024-12"))  # fmt: skip
+    assert set(dashboard.office_widget.options.values()) == {ALL, "KSL"}
+    assert set(dashboard.store.view["by_office"]["office"]) == {"KSL"}
+    # A link, or a widget value sent from the browser, cannot widen the scope.
+    dashboard.store.apply_query({"office": "KRT", "period": "2022"})
+    assert dashboard.store.office == ALL and "not among the offices you may see" in dashboard.store.notices[0]
+    assert kpi(dashboard, "caseload") == hand_count(events, office="KSL", stream="caseload",
+                                                    months=("2022-01", "2022-12"))  # fmt: skip
+    with pytest.raises(ValueError):
+        dashboard.office_widget.value = "KRT"
+    assert dashboard.store.office == ALL
+    # No export for a role without it, whichever way it is asked for.
+    assert not dashboard.exports.visible
+    with pytest.raises(AccessDenied):
+        dashboard.exports[0].callback()
+    # Displacement (DTM, public data) stays whole.
+    everyone = Dashboard(data_dir=str(demo_dir))
+    everyone.store.period = dashboard.store.period = "2024"
+    assert kpi(dashboard, "displacement") == kpi(everyone, "displacement")
+
+
+def test_a_meeting_role_is_always_in_presentation_mode(demo_dir):
+    from flowmon.access import Scope
+
+    meeting = Dashboard(data_dir=str(demo_dir), scope=Scope("room", "meeting", None, can_export=True))
+    assert meeting.present

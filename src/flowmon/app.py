@@ -20,7 +20,7 @@ import panel as pn
 import param
 from panel.custom import JSComponent
 
-from flowmon import i18n, schema, store
+from flowmon import access, access_log, i18n, schema, store
 from flowmon.datastore import ALL, INDICATORS, DataStore, open_dataset
 from flowmon.mapview import MapView
 from flowmon.views import charts, tables
@@ -97,11 +97,19 @@ class Dashboard(pn.viewable.Viewer):
     operator_k = param.Integer(default=None, allow_None=True, doc="Suppression threshold (operator only)")
     language = param.Selector(default="en", objects=list(i18n.LANGUAGES), doc="Language of the labels")
     present = param.Boolean(default=False, doc="Presentation mode: the map full screen, large type")
+    scope = param.ClassSelector(class_=access.Scope, default=None, doc="Who is looking: offices, exports")
 
     def __init__(self, **params):
         super().__init__(**params)
         _extensions()
-        self.dataset = open_dataset(self.data_dir)
+        if self.scope is None:
+            self.scope = access.current_scope()  # outside a signed-in server session: every office
+        if self.scope.present_only:
+            with param.parameterized.discard_events(self):
+                self.present = True
+        # A scoped viewer's data is only their offices' events: "all offices" means all of theirs, and no
+        # view, export or link can reach past them (DTM displacement, public data, stays whole).
+        self.dataset = open_dataset(self.data_dir).scoped(self.scope.offices)
         self.store = DataStore(self.dataset, operator_k=self.operator_k, language=self.language)
         self._url_error = ""
         location = pn.state.location
@@ -219,7 +227,8 @@ class Dashboard(pn.viewable.Viewer):
         )
         self.reset_button = pn.widgets.Button(name="Reset filters", button_type="warning")
         self.reset_button.on_click(lambda event: self.store.reset())
-        self.exports = pn.Row(*self._export_buttons(), sizing_mode="stretch_width")
+        self.exports = pn.Row(*self._export_buttons(), sizing_mode="stretch_width",
+                              visible=self.scope.allows_export())  # fmt: skip
 
         def heading(text: str) -> pn.pane.Markdown:
             return pn.pane.Markdown(f"**{text}**", margin=(0, 10))
@@ -250,10 +259,20 @@ class Dashboard(pn.viewable.Viewer):
         from flowmon.export.png import png_bytes
         from flowmon.export.view import default_name
 
+        def logged(kind: str, make):
+            def export():
+                self.scope.check_export(kind)  # enforced here, not only by hiding the buttons
+                settings = access.settings_in_force(self.data_dir)
+                if settings is not None:
+                    access_log.record(self.scope, self.url_query(), kind, settings.data_dir)
+                return make()
+
+            return export
+
         makers = {
-            ".csv": lambda: io.StringIO(csv_text(self.store)),
-            ".html": lambda: io.StringIO(html_document(self.store)),
-            ".png": lambda: io.BytesIO(png_bytes(self.store, present=self.present)),
+            ".csv": logged("csv", lambda: io.StringIO(csv_text(self.store))),
+            ".html": logged("html", lambda: io.StringIO(html_document(self.store))),
+            ".png": logged("png", lambda: io.BytesIO(png_bytes(self.store, present=self.present))),
         }
         buttons = []
         for suffix, make in makers.items():

@@ -8,8 +8,9 @@ figures that exist on this side of the browser are aggregated and suppressed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -45,6 +46,7 @@ class Dataset:
     boundaries: gpd.GeoDataFrame | None
     countries: pd.DataFrame
     outlines: gpd.GeoDataFrame | None
+    _scopes: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def synthetic(self) -> bool:
@@ -61,6 +63,17 @@ class Dataset:
     @property
     def empty(self) -> bool:
         return self.events.empty and self.flows.empty
+
+    def scoped(self, offices: tuple[str, ...] | None) -> Dataset:
+        """The dataset a viewer limited to ``offices`` may see (itself when None), shared by sessions."""
+        if offices is None:
+            return self
+        key = tuple(sorted(offices))
+        if key not in self._scopes:
+            events = self.events[self.events["office"].astype(str).isin(key)].reset_index(drop=True)
+            offices_table = self.offices[self.offices["code"].isin(key)].reset_index(drop=True)
+            self._scopes[key] = dataclasses.replace(self, events=events, offices=offices_table, _scopes={})
+        return self._scopes[key]
 
     def sources(self) -> list[dict]:
         """One line per source: what it is, its stream, and its "as of" date."""

@@ -268,6 +268,7 @@ class Choices:
     months: tuple[str, ...]
     periods: Mapping[str, list[str]]
     nationalities: tuple[str, ...]
+    offices: tuple[str, ...] = ()
 
     @property
     def default_period(self) -> str | None:
@@ -314,6 +315,9 @@ def resolve(query: Mapping[str, str | Iterable[str]], choices: Choices) -> tuple
             f"Nationality {filters.nationality} is not offered (too few records to show safely): showing all."
         )
         filters = filters.replace(nationality=None)
+    if filters.office is not None and choices.offices and filters.office not in choices.offices:
+        notices.append(f"Office {filters.office} is not among the offices you may see: showing all of yours.")
+        filters = filters.replace(office=None)
     if filters.period is None:
         filters = filters.replace(period=choices.default_period)
     return filters, notices

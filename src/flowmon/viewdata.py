@@ -102,7 +102,12 @@ def choices(dataset, operator_k: privacy.OperatorK = None) -> Choices:
     else:
         totals = events.groupby("nationality", observed=True)["count"].sum()
         nationalities = tuple(str(code) for code in totals[totals >= k].index)
-    return Choices(months=tuple(dataset.months), periods=periods(dataset.months), nationalities=nationalities)
+    return Choices(
+        months=tuple(dataset.months),
+        periods=periods(dataset.months),
+        nationalities=nationalities,
+        offices=tuple(dataset.offices["code"]),
+    )
 
 
 def selection(filters: Filters) -> aggregate.Filters:
@@ -159,6 +164,10 @@ def build(
         kpis=kpis,
         tables={
             **{name: counted[name] for name in TABLES},
+            # Only the dataset's offices (a scoped viewer's own): no row for an office they cannot see.
+            "by_office": counted["by_office"][
+                counted["by_office"]["office"].isin(set(dataset.offices["code"]))
+            ].reset_index(drop=True),
             "nationality_total": nationality_totals(dataset, filters, operator_k),
         },
         title=title(dataset, filters, language),
