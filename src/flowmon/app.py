@@ -343,8 +343,11 @@ class Dashboard(pn.viewable.Viewer):
         self.player = self._player()
 
     def _chart(self, function, *args) -> pn.pane.HoloViews:
-        dynamic = hv.DynamicMap(pn.bind(function, self.store.param.view, *args)).opts(framewise=True)
-        return pn.pane.HoloViews(dynamic, sizing_mode="stretch_width", height=CHART_HEIGHT, linked_axes=False)
+        # Each change draws the chart anew rather than patching its data source in place: bars come and go
+        # (nationalities, periods), and Bokeh 3.9 can paint a patched bar glyph against the previous row
+        # count ("Size mismatch" in the browser). The map, whose rows never change, is patched in place.
+        return pn.pane.HoloViews(pn.bind(function, self.store.param.view, *args), sizing_mode="stretch_width",
+                                 height=CHART_HEIGHT, linked_axes=False)  # fmt: skip
 
     # --- what the views show: each reads the session's ViewData and draws it --------------------------
     def _title(self, view) -> str:

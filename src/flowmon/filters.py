@@ -237,7 +237,8 @@ def _check(name: str, values: tuple[str, ...], allowed: tuple[str, ...]) -> None
 def _split(value: str | Iterable[str] | None) -> tuple[str, ...]:
     if value is None:
         return ()
-    parts = [value] if isinstance(value, str) else list(value)
+    # A URL's query may arrive parsed (Panel reads ``period=2024`` as the number 2024).
+    parts = list(value) if isinstance(value, list | tuple | set) else [value]
     return tuple(dict.fromkeys(p.strip() for part in parts for p in str(part).split(",") if p.strip()))
 
 

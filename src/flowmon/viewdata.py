@@ -164,6 +164,7 @@ def build(
         kpis=kpis,
         tables={
             **{name: counted[name] for name in TABLES},
+            "by_period": _within(counted["by_period"], filters.freq, data_start, data_end),
             # Only the dataset's offices (a scoped viewer's own): no row for an office they cannot see.
             "by_office": counted["by_office"][
                 counted["by_office"]["office"].isin(set(dataset.offices["code"]))
@@ -183,6 +184,16 @@ def build(
         covered = i18n.period_text(max(start, data_start), min(end, data_end), language)
         object.__setattr__(view, "notices", (*view.notices, partial_note(filters.period, covered, language)))
     return view
+
+
+def _within(by_period: pd.DataFrame, freq: str, first: pd.Period | None, last: pd.Period | None):
+    """The trend's periods that the data covers at least in part (none beyond its last month)."""
+    if first is None or by_period.empty:
+        return by_period
+    periods = pd.PeriodIndex(pd.to_datetime(by_period["period"]), freq=freq)
+    starts = periods.asfreq("M", how="start")
+    ends = periods.asfreq("M", how="end")
+    return by_period[(ends >= first) & (starts <= last)].reset_index(drop=True)
 
 
 def _previous(period: str | None) -> str | None:
