@@ -21,6 +21,7 @@ SUBCOMMANDS = (
     "flowmon.geo.cli",
     "flowmon.bench",
     "flowmon.export.cli",
+    "flowmon.audit",
 )
 
 

@@ -12,8 +12,11 @@ used with the ABS and Eurostat cell key method):
 * its mean is i (no bias) and its variance V, where the row allows it; the first rows cannot have both
   (a count of 1 published as 0 or at least k has a larger variance; a count of k cannot go lower, so it is
   published as it is), and take the variance closest to V they can;
-* every possible j gets at least one of the 256 keys, so the noise of a cell can be as large as D: an
-  attacker who combines tables must allow for all of it, which keeps the intervals they can prove wide;
+* near the threshold (counts below k + 2D), every possible j gets at least one of the 256 keys, so the noise
+  of a small cell can be as large as D: an attacker who combines tables must allow for all of it, which keeps
+  the intervals they can prove wide; with D > k a published 0 may be any count from 0 to D, and a count
+  from 1 to k-1 is never pinned between a small total and its other parts. Larger counts (from k + 2D on)
+  share one row: noise up to D_large, every value with a key, variance V;
 * among such rows, the one of maximum entropy (the least informative);
 * probabilities are turned into 256 keys per row (ckeys in ascending order of the published count) and the
   keys are adjusted so that the mean stays i exactly wherever the row's range allows.
@@ -40,11 +43,19 @@ from flowmon.ptable import KEY_RANGE, MAX_PCV
 
 @dataclass(frozen=True)
 class Parameters:
+    """``k``: smallest count published apart from 0; ``D``: maximum noise near the threshold; ``V``:
+    variance of the noise; ``D_large``: maximum noise of large counts (default: k // 2 + 3)."""
+
     k: int
     D: int
     V: float
+    D_large: int | None = None
 
     def __post_init__(self) -> None:
+        if self.D_large is None:
+            object.__setattr__(self, "D_large", self.k // 2 + 3)
+        if not 1 <= self.D_large <= self.D:
+            raise ValueError(f"D_large must be from 1 to D (got {self.D_large})")
         if self.k < 2:
             raise ValueError(f"k must be at least 2 (got {self.k})")
         if self.D < 1 or self.D > 60:
@@ -55,14 +66,15 @@ class Parameters:
 
 # The shipped tables: k = 5 (caseload, returns) and k = 11 (trafficking referrals, as CTDC publishes).
 DEFAULTS: dict[int, Parameters] = {
-    5: Parameters(k=5, D=6, V=2.0),
-    11: Parameters(k=11, D=8, V=2.5),
+    5: Parameters(k=5, D=6, V=2.0, D_large=5),
+    11: Parameters(k=11, D=12, V=2.5, D_large=8),
 }
 
 
 def default_parameters(k: int) -> Parameters:
-    """The shipped parameters of ``k``, or for another k (an operator's higher one) D = k - 3, V = 2.5."""
-    return DEFAULTS.get(k) or Parameters(k=k, D=max(6, k - 3), V=2.5)
+    """The shipped parameters of ``k``, or for another k (an operator's higher one) D = k + 1, V = 2.5,
+    D_large = k // 2 + 3."""
+    return DEFAULTS.get(k) or Parameters(k=k, D=k + 1, V=2.5)
 
 
 def support(i: int, p: Parameters) -> np.ndarray:
@@ -72,39 +84,35 @@ def support(i: int, p: Parameters) -> np.ndarray:
 
 
 def _maximum_entropy(j: np.ndarray, i: int, variance: float) -> np.ndarray:
-    """Probabilities on ``j`` with mean i and the given variance, each at least 1/256, of maximum entropy."""
+    """Probabilities on ``j`` with mean i and the given variance, each at least 1/256, of maximum entropy.
+
+    Solved through the dual, which is convex and smooth: the optimum is q_j = max(1/256, exp(u_j)) with
+    u_j = -1 - l0 - l1 d_j - l2 d_j^2 (d_j = j - i), for the multipliers l minimising
+    sum_j h_j(l) + l0 + l2 V, where h_j is exp(u_j) above the floor and f (1 + u_j - log f) on it.
+    """
     from scipy.optimize import minimize
 
     floor = 1.0 / KEY_RANGE
     d = (j - i).astype(float)
-    n = len(j)
-    start = np.exp(-(d**2) / (2 * max(variance, 0.5)))
-    start = np.maximum(start / start.sum(), floor)
-    start /= start.sum()
+    features = np.vstack([np.ones_like(d), d, d**2])  # 3 x n
+    target = np.array([1.0, 0.0, variance])
 
-    def negative_entropy(q: np.ndarray) -> float:
-        return float(np.sum(q * np.log(q)))
+    def probabilities_of(multipliers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        u = -1.0 - multipliers @ features
+        return u, np.maximum(np.exp(np.minimum(u, 50.0)), floor)
 
-    def gradient(q: np.ndarray) -> np.ndarray:
-        return np.log(q) + 1.0
+    def dual(multipliers: np.ndarray) -> tuple[float, np.ndarray]:
+        u, q = probabilities_of(multipliers)
+        above = np.exp(np.minimum(u, 50.0)) >= floor
+        h = np.where(above, q, floor * (1.0 + u - np.log(floor)))
+        return float(h.sum() + multipliers @ target), target - features @ q
 
-    constraints = [
-        {"type": "eq", "fun": lambda q: q.sum() - 1.0, "jac": lambda q: np.ones(n)},
-        {"type": "eq", "fun": lambda q: q @ d, "jac": lambda q: d},
-        {"type": "eq", "fun": lambda q: q @ d**2 - variance, "jac": lambda q: d**2},
-    ]
-    result = minimize(
-        negative_entropy,
-        start,
-        jac=gradient,
-        bounds=[(floor, 1.0)] * n,
-        constraints=constraints,
-        method="SLSQP",
-        options={"ftol": 1e-12, "maxiter": 1000},
-    )
-    if not result.success:
+    start = np.array([np.log(len(d)) - 1.0, 0.0, 1.0 / (2 * max(variance, 0.1))])
+    result = minimize(dual, start, jac=True, method="BFGS", options={"gtol": 1e-11, "maxiter": 10_000})
+    _, q = probabilities_of(result.x)
+    residual = np.abs(features @ q - target).max()
+    if residual > 1e-6:
         raise RuntimeError(f"row {i}: no distribution with variance {variance:.3f} ({result.message})")
-    q = np.maximum(result.x, floor)
     return q / q.sum()
 
 
@@ -145,9 +153,31 @@ def probabilities(i: int, p: Parameters) -> tuple[np.ndarray, np.ndarray]:
 
 def keys(i: int, p: Parameters) -> np.ndarray:
     """The noise (pvalue) for each of the 256 cell keys of true count ``i``, in ascending order."""
+    if i >= steady_from(p):
+        return generic_keys(p)
     j, q = probabilities(i, p)
     counts = _integer_counts(q, j - i)
     return np.repeat(j - i, counts).astype(np.int16)
+
+
+def steady_from(p: Parameters) -> int:
+    """The first count whose row is the generic one: far enough above k that no published number near the
+    threshold can come from it, so its noise needs no long tails (less error on large counts)."""
+    return p.k + 2 * p.D
+
+
+def generic_keys(p: Parameters) -> np.ndarray:
+    """The row of large counts: noise from -D_large to D_large, each with a key, mean 0, variance V (or the
+    nearest the range allows), maximum entropy, symmetric.
+
+    The long thin tails are what keeps a small cell found as the difference of two large ones (a state's
+    total minus its other offices) from being pinned down: an attacker must allow the whole range.
+    """
+    d = np.arange(-p.D_large, p.D_large + 1)
+    lowest, highest = _variance_range(d, 0)
+    margin = min(0.25, 0.05 * (highest - lowest))
+    q = _maximum_entropy(d, 0, min(max(p.V, lowest + margin), highest - margin))
+    return np.repeat(d, _integer_counts(q, d)).astype(np.int16)
 
 
 def _integer_counts(q: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -190,7 +220,7 @@ def _integer_counts(q: np.ndarray, d: np.ndarray) -> np.ndarray:
 
 def make_ptable(p: Parameters, max_pcv: int = MAX_PCV) -> pd.DataFrame:
     """The p-table of ``p``: columns pcv, ckey, pvalue; rows for counts 1..max_pcv and every key."""
-    steady = p.k + 2 * p.D + 1  # from here on every row is the same (full range, no constraint)
+    steady = steady_from(p)  # from here on every row is the same
     rows = {}
     for i in range(1, min(max_pcv, steady) + 1):
         rows[i] = keys(i, p)
@@ -218,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k", type=int, required=True, help="smallest count published apart from 0")
     parser.add_argument("--max-noise", "-D", type=int, default=None, help="maximum noise D")
     parser.add_argument("--variance", "-V", type=float, default=None, help="variance V of the noise")
+    parser.add_argument(
+        "--max-noise-large", type=int, default=None, help="maximum noise of large counts (D_large)"
+    )
     parser.add_argument("--output", "-o", default=None, help="CSV file (default: ptable_k<k>.csv here)")
     args = parser.parse_args(argv)
     base = default_parameters(args.k)
@@ -226,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             k=args.k,
             D=base.D if args.max_noise is None else args.max_noise,
             V=base.V if args.variance is None else args.variance,
+            D_large=base.D_large if args.max_noise_large is None else args.max_noise_large,
         )
         table = make_ptable(p)
     except (ValueError, RuntimeError) as error:
@@ -233,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     output = args.output or f"ptable_k{p.k}.csv"
     write(table, output)
-    print(f"{output}: k={p.k} D={p.D} V={p.V} ({len(table)} rows)")
+    print(f"{output}: k={p.k} D={p.D} V={p.V} D_large={p.D_large} ({len(table)} rows)")
     return 0
 
 
