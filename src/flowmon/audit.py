@@ -16,9 +16,10 @@ each one value or all; every table a view shows) and combine them. It
    - *linear-programming bounds* (``scipy.optimize.linprog``): the lowest and highest true count consistent
      with every published number involved (each true count lies in the range its published number can come
      from, read from the perturbation table) and every additive relation between them;
-4. reports per stream: small cells audited, disclosed exactly (the bounds meet), narrowed below width k (fewer
-   than k counts left possible), the attacker's hit rate (rounded estimate equal to the truth), and the cost to
-   users: the error of published numbers by size band (1-9, 10-99, 100+) and of the KPIs (stream totals).
+4. reports per stream: small cells audited, disclosed exactly (the bounds meet), narrowed below width k
+   (fewer than k counts left possible), the attacker's hit rate (rounded estimate equal to the truth), and the
+   cost to users: the error of published numbers by size band (1-9, 10-99, 100+) and of the KPIs (stream
+   totals).
 
 A published cell is ``privacy.release`` of the count of the records a view selects, with their cell key: the
 number the dashboard, the exports and the CLI show, since it depends on the record set only.
@@ -32,7 +33,6 @@ is told every empty group.
 from __future__ import annotations
 
 import argparse
-import functools
 import itertools
 import json
 import time
@@ -124,7 +124,9 @@ class Cube:
         self.key_weight = ev[recordkeys.RECORD_KEY].to_numpy(dtype=np.int64) * self.count
         self.tables = {s: ptable.load(self.k[s], self.data_dir) for s in schema.STREAMS}
         # Offices serve known states (public): an office with a state it never had is a known empty group.
-        self.office_states = frozenset(zip(self.codes["office"].tolist(), self.codes["state_pcode"].tolist()))
+        self.office_states = frozenset(
+            zip(self.codes["office"].tolist(), self.codes["state_pcode"].tolist(), strict=True)
+        )
         self.stream_categories = {
             s: frozenset(self.vocab["category"].index(c) for c in schema.CATEGORIES[name])
             for s, name in enumerate(schema.STREAMS)
@@ -224,9 +226,7 @@ class Cube:
             parent = (stream, kind, ordinal, fixed[:at] + fixed[at + 1 :])
             values = self.stream_categories[stream] if d == "category" else range(len(self.vocab[d]))
             siblings = [
-                (stream, kind, ordinal, fixed[:at] + ((d, v),) + fixed[at + 1 :])
-                for v in values
-                if v != value
+                (stream, kind, ordinal, (*fixed[:at], (d, v), *fixed[at + 1 :])) for v in values if v != value
             ]
             out.append((parent, siblings))
         if kind in _PARENT_KIND:
@@ -261,7 +261,7 @@ class View:
 
 
 def sample_views(cube: Cube, budget: int | None, seed: int) -> list[View]:
-    """Views around random records (each filter that record's value or all); ``None``: every non-empty view."""
+    """Views around random records (each filter that record's value or all); None: every non-empty view."""
     rng = np.random.default_rng(seed)
     n = len(cube.count)
     if n == 0:
