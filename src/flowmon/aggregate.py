@@ -158,15 +158,20 @@ def _split(value: str | Iterable[str] | None) -> tuple[str, ...]:
 
 
 def prepare(table: pd.DataFrame) -> pd.DataFrame:
-    """The table with a ``month`` column (Period ordinal, int32) from ``date`` (events) or ``period`` (flows).
+    """The table with a ``month`` column (Period ordinal, int32) from ``date`` (events) or ``period`` (flows),
+    and for events with record keys a ``key_weight`` column (``record_key * count``, what each row adds to a
+    cell key; confidential like the keys).
 
-    Call once after loading; every function here accepts unprepared tables too, at the cost of computing the
-    month each time. Returns a new frame (or ``table`` itself when it has a month already); categoricals are
+    Call once after loading; every function here accepts unprepared tables too, at the cost of computing
+    these each time. Returns a new frame (or ``table`` itself when it has them already); categoricals are
     kept.
     """
-    if MONTH in table.columns:
-        return table
-    return table.assign(**{MONTH: _months_of(table)})
+    added = {}
+    if MONTH not in table.columns:
+        added[MONTH] = _months_of(table)
+    if recordkeys.RECORD_KEY in table.columns and KEY_WEIGHT not in table.columns:
+        added[KEY_WEIGHT] = _key_weights_of(table)
+    return table.assign(**added) if added else table
 
 
 def _months_of(table: pd.DataFrame) -> np.ndarray:
@@ -249,9 +254,12 @@ class _Selection:
 
 
 _KEY_WEIGHT = "_key_weight"
+KEY_WEIGHT = "key_weight"
 
 
 def _key_weights_of(events: pd.DataFrame) -> np.ndarray:
+    if KEY_WEIGHT in events.columns:
+        return events[KEY_WEIGHT].to_numpy()
     keys = events[recordkeys.RECORD_KEY].to_numpy(dtype=np.float64)
     return keys * events["count"].to_numpy(dtype=np.float64)
 
@@ -727,9 +735,9 @@ def _event_kpis(events: pd.DataFrame, base: np.ndarray, streams: tuple[str, ...]
     now = counts[:, 0]
     before = counts[:, 1] if previous is not None else None
     if recordkeys.RECORD_KEY in events.columns:
-        cell_keys = _cell_keys(keys, _key_weights_of(events) * base, len(schema.ALL_STREAMS) * 3).reshape(
-            -1, 3
-        )
+        rows = np.flatnonzero(base & (where < 2))  # the rows of the two windows only
+        key_weights = _key_weights_of(events).take(rows)
+        cell_keys = _cell_keys(keys.take(rows), key_weights, len(schema.ALL_STREAMS) * 3).reshape(-1, 3)
     else:
         cell_keys = None
     rows = []
