@@ -1,5 +1,8 @@
 """The questions every view asks of the data: how many, where, when, from where to where, compared with what.
 
+CONFIDENTIAL: everything here is a true count, for analysts in Python; a served page, an export or the CLI
+publishes only what ``flowmon.privacy.release`` makes of it.
+
 Pure functions over the canonical tables (``flowmon.schema``): same input, same output, no Panel. Every
 result is a small long-format DataFrame with a ``value`` column (a count of people: the sum of the events'
 ``count``, or of the flows' ``individuals``), ready for ``flowmon.privacy``, which must be the last step
