@@ -8,7 +8,7 @@ How each row is made (the design of Giessing's maximum-entropy p-tables, as in t
 used with the ABS and Eurostat cell key method):
 
 * the published count j of a true count i is in ``[max(0, i - D), i + D]`` and never from 1 to k-1; a
-  count below k may also become 0;
+  count below k may also become 0, and is never published above D + 1;
 * its mean is i (no bias) and its variance V, where the row allows it; the first rows cannot have both
   (a count of 1 published as 0 or at least k has a larger variance; a count of k cannot go lower, so it is
   published as it is), and take the variance closest to V they can;
@@ -44,7 +44,7 @@ from flowmon.ptable import KEY_RANGE, MAX_PCV
 @dataclass(frozen=True)
 class Parameters:
     """``k``: smallest count published apart from 0; ``D``: maximum noise near the threshold; ``V``:
-    variance of the noise; ``D_large``: maximum noise of large counts (default: k // 2 + 3)."""
+    variance of the noise; ``D_large``: maximum noise of large counts (default: k - 2, at least 5)."""
 
     k: int
     D: int
@@ -53,7 +53,7 @@ class Parameters:
 
     def __post_init__(self) -> None:
         if self.D_large is None:
-            object.__setattr__(self, "D_large", self.k // 2 + 3)
+            object.__setattr__(self, "D_large", min(self.D, max(5, self.k - 2)))
         if not 1 <= self.D_large <= self.D:
             raise ValueError(f"D_large must be from 1 to D (got {self.D_large})")
         if self.k < 2:
@@ -67,19 +67,25 @@ class Parameters:
 # The shipped tables: k = 5 (caseload, returns) and k = 11 (trafficking referrals, as CTDC publishes).
 DEFAULTS: dict[int, Parameters] = {
     5: Parameters(k=5, D=6, V=2.0, D_large=5),
-    11: Parameters(k=11, D=12, V=2.5, D_large=8),
+    11: Parameters(k=11, D=12, V=2.5, D_large=9),
 }
 
 
 def default_parameters(k: int) -> Parameters:
     """The shipped parameters of ``k``, or for another k (an operator's higher one) D = k + 1, V = 2.5,
-    D_large = k // 2 + 3."""
+    D_large = k - 2 (at least 5)."""
     return DEFAULTS.get(k) or Parameters(k=k, D=k + 1, V=2.5)
 
 
 def support(i: int, p: Parameters) -> np.ndarray:
-    """The counts a true count ``i`` may be published as (a count below k may always become 0)."""
-    j = np.arange(0 if i < p.k else max(0, i - p.D), i + p.D + 1)
+    """The counts a true count ``i`` may be published as.
+
+    A count below k may always become 0, and goes up to D + 1 at most: a small count that jumped further up
+    would, next to a total published as 0 (which can hide at most D), pin its siblings down.
+    """
+    if i < p.k:
+        return np.concatenate([[0], np.arange(p.k, min(i + p.D, p.D + 1) + 1)])
+    j = np.arange(max(0, i - p.D), i + p.D + 1)
     return j[(j == 0) | (j >= p.k)]
 
 
