@@ -231,6 +231,9 @@ def test_the_audit_of_a_small_demo_store_meets_the_targets(tmp_path, capsys):
     from flowmon import audit
 
     folder = tmp_path / "demo"
+    folder.mkdir()
+    # A fixed secret, so the run is reproducible (a store's own secret is random).
+    (folder / recordkeys.SECRET_FILE).write_bytes(SECRET)
     write_demo(folder, seed=5, events=8_000, months=24)
     report = audit.run_audit(store.load_table(folder, "events"), budget=25, seed=1, data_dir=folder)
     for stream, result in report["streams"].items():
