@@ -20,6 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "tests" / "artifacts"
+# The demo fixtures end in a fixed month, so no test depends on today's date (test_clock.py checks that).
+DEMO_UNTIL = "2026-06"
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +38,7 @@ def demo_dir(tmp_path_factory) -> Path:
     from flowmon.demo import write_demo
 
     folder = tmp_path_factory.mktemp("demo")
-    write_demo(folder, seed=7, events=20_000)
+    write_demo(folder, seed=7, events=20_000, until=DEMO_UNTIL)
     return folder
 
 

@@ -8,8 +8,10 @@ import pytest
 from bokeh.document import Document
 from bokeh.embed import json_item
 
-from flowmon import aggregate, store
+from flowmon import store, viewdata
 from flowmon.app import Dashboard
+from flowmon.datastore import ALL
+from flowmon.filters import Filters
 
 
 @pytest.fixture
@@ -23,8 +25,7 @@ def events(demo_dir):
 
 
 def kpi(dashboard, stream):
-    kpis = dashboard.store.view["kpis"].set_index("stream")
-    return kpis.loc[stream, "value"]
+    return dashboard.store.view.kpis.set_index("stream").loc[stream, "value"]
 
 
 def hand_count(events, **conditions):
@@ -38,18 +39,23 @@ def hand_count(events, **conditions):
     return int(events.loc[mask, "count"].sum())
 
 
-def test_default_view_is_the_last_twelve_months(dashboard, demo_dir):
-    months = dashboard.dataset.months
-    assert (dashboard.store.start, dashboard.store.end) == (months[-12], months[-1])
+def test_default_view_is_the_latest_year(dashboard):
+    last = dashboard.dataset.months[-1]
+    assert dashboard.store.period == last[:4]
+    view = dashboard.store.view
+    assert str(view.start) == f"{last[:4]}-01" and str(view.end) == f"{last[:4]}-12"
+    # The demo ends in June: the year is partial, said so, and not compared with a whole year.
+    assert view.partial and any("only partly covered" in n for n in view.notices)
+    assert view.kpis["change"].isna().all()
 
 
 def test_office_and_period_filters_change_the_kpis_as_a_hand_count_says(dashboard, events):
     store_ = dashboard.store
-    store_.param.update(office=["KRT"], start="2022-01", end="2022-12")
+    store_.param.update(office="KRT", period="2022")
     expected = hand_count(events, office="KRT", stream="caseload", months=("2022-01", "2022-12"))
     assert expected > 100
     assert kpi(dashboard, "caseload") == expected
-    store_.param.update(office=["PZU"], start="2024-01", end="2024-06")
+    store_.param.update(office="PZU", period="2024-H1")
     assert kpi(dashboard, "caseload") == hand_count(
         events, office="PZU", stream="caseload", months=("2024-01", "2024-06")
     )
@@ -57,66 +63,76 @@ def test_office_and_period_filters_change_the_kpis_as_a_hand_count_says(dashboar
 
 @pytest.mark.parametrize(
     ("name", "value", "column"),
-    [
-        ("nationality", ["ERI"], "nationality"),
-        ("sex", ["female"], "sex"),
-        ("age_group", ["18-59"], "age_group"),
-        ("state", ["SD11"], "state_pcode"),
-    ],
-)
+    [("nationality", "ERI", "nationality"), ("sex", "female", "sex"), ("age_group", "18-59", "age_group"),
+     ("state", "SD11", "state_pcode")],
+)  # fmt: skip
 def test_every_people_filter_narrows_the_totals(dashboard, events, name, value, column):
-    dashboard.store.param.update(start="2021-01", end="2022-12")
+    dashboard.store.period = "2022"
     before = kpi(dashboard, "caseload")
     setattr(dashboard.store, name, value)
     after = kpi(dashboard, "caseload")
     assert after < before
-    assert after == hand_count(events, stream="caseload", months=("2021-01", "2022-12"), **{column: value})
+    assert after == hand_count(events, stream="caseload", months=("2022-01", "2022-12"), **{column: value})
 
 
 def test_stream_filter_and_granularity(dashboard):
     dashboard.store.stream = ["return"]
-    assert set(dashboard.store.view["kpis"]["stream"]) == {"return"}
-    dashboard.store.granularity = "quarter"
+    assert set(dashboard.store.view.kpis["stream"]) == {"return"}
+    dashboard.store.param.update(granularity="quarter", period="2023")
     periods = pd.to_datetime(dashboard.store.view["by_period"]["period"])
-    assert set(periods.dt.month) <= {1, 4, 7, 10} and periods.is_unique
+    assert list(periods.dt.month.unique()) == [1, 4, 7, 10]
 
 
 def test_reset_restores_the_defaults(dashboard):
-    initial = dashboard.store.view["kpis"].copy()
-    dashboard.store.param.update(office=["KSL"], sex=["male"], start="2021-01")
+    initial = dashboard.store.view.kpis.copy()
+    dashboard.store.param.update(office="KSL", sex="male", period="2021-Q3", indicator="return")
     dashboard.store.reset()
-    pd.testing.assert_frame_equal(dashboard.store.view["kpis"], initial)
+    pd.testing.assert_frame_equal(dashboard.store.view.kpis, initial)
+    assert dashboard.store.indicator == "caseload" and dashboard.store.office == ALL
 
 
 def test_url_query_applies_filters(dashboard, events):
-    dashboard.store.apply_query({"office": "KRT", "start": "2023-01", "end": "2023-03", "stream": "return"})
-    assert dashboard.store.office == ["KRT"] and dashboard.store.stream == ["return"]
+    dashboard.store.apply_query({"office": "KRT", "period": "2023-Q1", "stream": "return"})
+    assert dashboard.store.office == "KRT" and dashboard.store.stream == ["return"]
     assert kpi(dashboard, "return") == hand_count(
         events, office="KRT", stream="return", months=("2023-01", "2023-03")
     )
     assert dashboard.store.to_query() == {
+        "period": "2023-Q1",
         "office": "KRT",
         "stream": "return",
-        "start": "2023-01",
-        "end": "2023-03",
         "indicator": "return",  # the map follows the only stream selected
     }
     with pytest.raises(ValueError, match="office"):
         dashboard.store.apply_query({"office": "NOWHERE"})
 
 
+def test_old_links_open_the_nearest_allowed_view_and_say_so(dashboard):
+    dashboard.store.apply_query({"start": "2023-02", "end": "2023-03", "office": "KRT,PZU"})
+    assert dashboard.store.period == "2023-Q1" and dashboard.store.office == "KRT"
+    message = dashboard._message(dashboard.store.view)
+    assert "showing 2023-Q1" in message and "One office or all" in message
+
+
 def test_a_selection_with_no_data_says_so(dashboard):
     # Khartoum's MRRC closed in April 2023.
-    dashboard.store.param.update(office=["KRT"], stream=["caseload"], start="2024-01", end="2024-06")
-    message = dashboard._message(dashboard.store.view, dashboard.store.error)
-    assert "No data for this selection" in message
+    dashboard.store.param.update(office="KRT", stream=["caseload"], period="2024-H1")
+    assert "No data for this selection" in dashboard._message(dashboard.store.view)
 
 
 def test_closed_offices_are_marked_in_the_office_choice(dashboard):
-    dashboard.store.param.update(start="2024-01", end="2024-06")
+    dashboard.store.period = "2024-H1"
     labels = dashboard.store.office_labels()
     assert "closed Apr 2023" in labels["KRT"]
     assert "closed" not in labels["KSL"]
+    assert "closed Apr 2023" in next(k for k, v in dashboard.office_widget.options.items() if v == "KRT")
+
+
+def test_only_nationalities_with_enough_records_are_offered(dashboard, events):
+    offered = set(dashboard.store.choices.nationalities)
+    totals = events.groupby("nationality", observed=True)["count"].sum()
+    assert offered == {str(code) for code in totals[totals >= 11].index}
+    assert set(dashboard.nationality_widget.options.values()) == {ALL, *offered}
 
 
 def render(viewable) -> Document:
@@ -128,56 +144,61 @@ def render(viewable) -> Document:
 
 def test_map_updates_values_in_place_without_resending_polygons(dashboard):
     doc = render(dashboard.map._pane)
-    handles = dashboard.map._handles["states"][-1]
-    source = handles["source"]
+    source = dashboard.map._handles["states"][-1]["source"]
     xs_before = source.data["xs"]
     values_before = list(source.data["value"])
-    dashboard.store.param.update(office=["KSL"], start="2021-01", end="2022-12")
+    dashboard.store.param.update(office="KSL", period="2022")
     assert list(source.data["value"]) != values_before
     assert source.data["xs"] is xs_before  # geometry untouched: only value columns were rewritten
     assert doc.roots
 
 
-def test_clicking_a_state_filters_the_dashboard(dashboard):
+def test_clicking_a_state_selects_it_and_clicking_it_again_clears_it(dashboard):
     render(dashboard.map._pane)
     index = list(dashboard.map.shapes["pcode"]).index("SD11")
     dashboard.map.selection.event(index=[index])
-    assert dashboard.store.state == ["SD11"]
+    assert dashboard.store.state == "SD11"
+    assert dashboard.store.view.filters.state == "SD11"
+    dashboard.map.selection.event(index=[index])
+    assert dashboard.store.state == ALL
 
 
-def test_no_record_level_field_reaches_the_page(dashboard, events):
-    dashboard.store.param.update(start="2021-01", end=dashboard.dataset.months[-1])
+def test_no_record_level_field_reaches_the_page(dashboard):
+    dashboard.store.period = "2022"
     item = json.dumps(json_item(pn.Column(dashboard.main_area(), dashboard.controls).get_root()))
     assert "SYN-" not in item  # record ids
     assert "record_id" not in item
 
 
-def test_csv_download_is_exactly_the_table_shown_and_keeps_suppression(dashboard):
-    dashboard.store.param.update(stream=["referral"], start="2025-01", end="2025-03")
+def test_csv_download_is_exactly_the_table_shown_and_keeps_protection(dashboard):
+    dashboard.store.param.update(stream=["referral"], period="2025-Q1")
     table = dashboard.shown_table("state")
-    suppressed = dashboard.store.view["by_state"].query("stream == 'referral'")["suppressed"]
-    assert suppressed.any()
+    cells = dashboard.store.view["by_state"].query("stream == 'referral'")
     csv = dashboard._download("state").callback().getvalue()
     back = pd.read_csv(pd.io.common.StringIO(csv))
     assert len(back) == 19
     column = "Trafficking referrals"
-    assert back[column].isna().sum() == suppressed.sum()  # hidden cells are empty, never their value
+    assert back[column].isna().sum() == cells["suppressed"].sum()  # hidden cells are empty
     shown = back[column].dropna()
     assert ((shown == 0) | (shown >= 11)).all()
     assert list(back.columns) == list(table.columns)
+    assert back.set_index("pcode")[column].dropna().astype(int).to_dict() == (
+        cells.dropna(subset=["value"]).set_index("state_pcode")["value"].astype(int).to_dict()
+    )
 
 
-def test_view_data_is_what_aggregate_computes(dashboard):
+def test_the_session_view_is_what_viewdata_builds(dashboard):
     store_ = dashboard.store
-    store_.param.update(office=["GDF"], start="2022-01", end="2022-12")
-    expected = aggregate.view_data(dashboard.dataset.events, dashboard.dataset.flows, store_.filters)
+    store_.param.update(office="GDF", period="2022")
+    expected = viewdata.build(dashboard.dataset, Filters(period="2022", office="GDF"))
     pd.testing.assert_frame_equal(store_.view["by_state"], expected["by_state"])
+    assert store_.view.title == expected.title
 
 
 def test_export_buttons_give_the_view_shown(dashboard):
-    dashboard.store.param.update(stream=["return"], start="2022-01", end="2022-06")
+    dashboard.store.param.update(stream=["return"], period="2022-H1", office="GDF")
     csv_button, html_button, _png = dashboard.exports
-    assert csv_button.filename.endswith(".csv") and "2022-01" in csv_button.filename
+    assert csv_button.filename == "flowmon_return_2022-H1_GDF_return.csv"
     table = pd.read_csv(csv_button.callback())
     totals = table.query("table == 'total' and stream == 'return'")["value"]
     assert int(totals.iloc[0]) == kpi(dashboard, "return")
@@ -188,22 +209,79 @@ def test_export_buttons_give_the_view_shown(dashboard):
 def test_data_is_loaded_once_and_shared_by_sessions(demo_dir):
     first, second = Dashboard(data_dir=str(demo_dir)), Dashboard(data_dir=str(demo_dir))
     assert first.dataset is second.dataset  # one copy per server process
-    first.store.office = ["KSL"]
-    assert second.store.office == []  # each session keeps its own filters
+    first.store.office = "KSL"
+    assert second.store.office == ALL  # each session keeps its own filters
+
+
+def test_a_changed_data_folder_is_read_again_on_the_next_page(demo_dir, tmp_path, shared_data):
+    import shutil
+
+    from flowmon.geo import import_boundaries
+
+    folder = tmp_path / "data"
+    shutil.copytree(demo_dir, folder)
+    before = Dashboard(data_dir=str(folder))
+    assert before.dataset.boundaries is None
+    import_boundaries(shared_data / "cod-ab" / "sdn_admbnda_adm1_cbs_nic_ssa_20200831.json", folder)
+    after = Dashboard(data_dir=str(folder))
+    assert after.dataset.boundaries is not None and after.map.geometry == "official"
 
 
 def test_choosing_what_the_map_shows_selects_its_stream(dashboard):
     dashboard.store.stream = ["return"]
     dashboard.store.indicator = "referral"
     assert dashboard.store.stream == ["return", "referral"]
-    values = dashboard.map._state_values(dashboard.store.view)
-    assert len(values) == 19
+    assert len(dashboard.store.view.map_values()) == 19
+
+
+def test_displacement_alone_hides_the_case_charts(dashboard):
+    dashboard.main_area()
+    assert dashboard.trend.visible
+    dashboard.store.stream = ["displacement"]
+    assert not dashboard.trend.visible and not dashboard.breakdowns.visible
+    assert dashboard.store.indicator == "displacement_in"
 
 
 def test_an_empty_data_folder_says_what_to_do(tmp_path):
     empty = Dashboard(data_dir=str(tmp_path))
     render(pn.Column(empty.main_area(), empty.controls))
-    assert "holds no data yet" in empty._message(empty.store.view, empty.store.error)
-    empty.store.param.update(sex=["female"], indicator="return", granularity="year")
+    assert "holds no data yet" in empty._message(empty.store.view)
+    empty.store.param.update(sex="female", indicator="return", granularity="year")
     presenting = Dashboard(data_dir=str(tmp_path), present=True, language="ar")
     assert presenting.player is not None
+
+
+def test_a_scoped_viewer_sees_only_their_offices_everywhere(demo_dir, events):
+    from flowmon.access import AccessDenied, Scope
+
+    kassala = Scope("amina", "viewer", ("KSL",), can_export=False)
+    dashboard = Dashboard(data_dir=str(demo_dir), scope=kassala)
+    dashboard.store.period = "2024"
+    for stream in ("caseload", "return", "referral"):
+        assert kpi(dashboard, stream) == hand_count(events, office="KSL", stream=stream,
+                                                    months=("2024-01", "2024-12"))  # fmt: skip
+    assert set(dashboard.office_widget.options.values()) == {ALL, "KSL"}
+    assert set(dashboard.store.view["by_office"]["office"]) == {"KSL"}
+    # A link, or a widget value sent from the browser, cannot widen the scope.
+    dashboard.store.apply_query({"office": "KRT", "period": "2022"})
+    assert dashboard.store.office == ALL and "not among the offices you may see" in dashboard.store.notices[0]
+    assert kpi(dashboard, "caseload") == hand_count(events, office="KSL", stream="caseload",
+                                                    months=("2022-01", "2022-12"))  # fmt: skip
+    with pytest.raises(ValueError):
+        dashboard.office_widget.value = "KRT"
+    assert dashboard.store.office == ALL
+    # No export for a role without it, whichever way it is asked for.
+    assert not dashboard.exports.visible
+    with pytest.raises(AccessDenied):
+        dashboard.exports[0].callback()
+    # Displacement (DTM, public data) stays whole.
+    everyone = Dashboard(data_dir=str(demo_dir))
+    everyone.store.period = dashboard.store.period = "2024"
+    assert kpi(dashboard, "displacement") == kpi(everyone, "displacement")
+
+
+def test_a_meeting_role_is_always_in_presentation_mode(demo_dir):
+    from flowmon.access import Scope
+
+    meeting = Dashboard(data_dir=str(demo_dir), scope=Scope("room", "meeting", None, can_export=True))
+    assert meeting.present

@@ -5,9 +5,10 @@ import csv
 import pandas as pd
 import pytest
 
-from flowmon import aggregate, privacy, store
+from flowmon import privacy, store
 from flowmon.cli import main
 from flowmon.export.csv import COLUMNS, TABLES, export_csv
+from flowmon.filters import Filters
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def raw_rows(path):
 
 
 def test_figures_match_hand_counts_and_read_back_with_plain_pandas(demo_dir, events, tmp_path):
-    filters = aggregate.Filters(offices=("KRT", "PZU"), start="2024-01", end="2024-12")
+    filters = Filters(office="PZU", period="2024")
     path = export_csv(demo_dir, filters, tmp_path / "v.csv")
     table = pd.read_csv(path, dtype={"value": "Int64"}, keep_default_na=False, na_values={"value": [""]})
     assert tuple(table.columns) == COLUMNS
@@ -38,11 +39,11 @@ def test_figures_match_hand_counts_and_read_back_with_plain_pandas(demo_dir, eve
     shown = table[~table["suppressed"]]
     for stream in ("caseload", "return", "referral"):
         total = shown[(shown["table"] == "total") & (shown["stream"] == stream)]["value"]
-        assert total.tolist() == [hand_count(events, months, stream=[stream], office=["KRT", "PZU"])]
-    krt = shown[(shown["table"] == "office") & (shown["key"] == "KRT") & (shown["stream"] == "caseload")]
-    assert krt["value"].tolist() == [hand_count(events, months, stream=["caseload"], office=["KRT"])]
+        assert total.tolist() == [hand_count(events, months, stream=[stream], office=["PZU"])]
+    pzu = shown[(shown["table"] == "office") & (shown["key"] == "PZU") & (shown["stream"] == "caseload")]
+    assert pzu["value"].tolist() == [hand_count(events, months, stream=["caseload"], office=["PZU"])]
     for row in shown[(shown["table"] == "state") & (shown["stream"] == "caseload")].itertuples():
-        assert row.value == hand_count(events, months, stream=["caseload"], office=["KRT", "PZU"],
+        assert row.value == hand_count(events, months, stream=["caseload"], office=["PZU"],
                                        state_pcode=[row.key])  # fmt: skip
     periods = table[(table["table"] == "period") & (table["stream"] == "return")]
     assert periods["key"].tolist() == [f"2024-{m:02d}" for m in range(1, 13)]
@@ -51,7 +52,7 @@ def test_figures_match_hand_counts_and_read_back_with_plain_pandas(demo_dir, eve
         rows = shown[(shown["table"] == kind) & (shown["stream"] == "caseload")]
         assert len(rows) >= 3
         for row in rows.itertuples():
-            assert row.value == hand_count(events, months, stream=["caseload"], office=["KRT", "PZU"],
+            assert row.value == hand_count(events, months, stream=["caseload"], office=["PZU"],
                                            **{kind: [row.key]})  # fmt: skip
     eritrea = table[(table["table"] == "nationality") & (table["key"] == "ERI")]
     assert set(eritrea["name"]) == {"Eritrea"}
@@ -63,7 +64,7 @@ def test_figures_match_hand_counts_and_read_back_with_plain_pandas(demo_dir, eve
 
 def test_a_suppressed_cell_is_empty_never_its_true_value(demo_dir, events, tmp_path):
     # One office, one month, referrals (k = 11): small numbers are certain.
-    query = {"office": "KSL", "start": "2024-03", "end": "2024-03", "stream": "referral"}
+    query = {"office": "KSL", "period": "2024-03", "stream": "referral"}
     path = export_csv(demo_dir, query, tmp_path / "small.csv")
     rows = raw_rows(path)
     hidden = [r for r in rows if r["suppressed"] == "True"]
@@ -87,17 +88,14 @@ def test_a_suppressed_cell_is_empty_never_its_true_value(demo_dir, events, tmp_p
 def test_query_string_options_and_filters_give_the_same_file(demo_dir, tmp_path):
     from_filters = export_csv(
         demo_dir,
-        aggregate.Filters(streams=("return",), sexes=("female",), start="2023-01", end="2023-06"),
+        Filters(stream=("return",), sex="female", period="2023-H1", granularity="quarter"),
         tmp_path / "a.csv",
-        granularity="quarter",
     )
     code = main(["export", "csv", "--data-dir", str(demo_dir), "--out", str(tmp_path / "b.csv"),
-                 "--stream", "return", "--sex", "female", "--start", "2023-01", "--end", "2023-06",
+                 "--stream", "return", "--sex", "female", "--period", "2023-H1",
                  "--granularity", "quarter"])  # fmt: skip
     assert code == 0
-    url = (
-        "http://127.0.0.1:5006/served?stream=return&sex=female&start=2023-01&end=2023-06&granularity=quarter"
-    )
+    url = "http://127.0.0.1:5006/served?stream=return&sex=female&period=2023-H1&granularity=quarter"
     assert main(["export", "csv", "--data-dir", str(demo_dir), "--out", str(tmp_path / "c.csv"),
                  "--query", url + "&present=1"]) == 0  # fmt: skip
     texts = {p: (tmp_path / p).read_text() for p in ("b.csv", "c.csv")}
@@ -106,13 +104,12 @@ def test_query_string_options_and_filters_give_the_same_file(demo_dir, tmp_path)
     assert set(table["stream"]) == {"return"}
     assert table.loc[table["table"] == "period", "key"].tolist() == ["2023Q1", "2023Q2"]
     # The query column reproduces the view.
-    assert set(table["query"]) == {
-        "stream=return&sex=female&start=2023-01&end=2023-06&granularity=quarter&indicator=return"
-    }
+    query = "period=2023-H1&stream=return&sex=female&granularity=quarter&indicator=return"
+    assert set(table["query"]) == {query}
 
 
 def test_provenance_columns(demo_dir, tmp_path):
-    path = export_csv(demo_dir, {"start": "2025-01", "end": "2025-02"}, tmp_path / "p.csv")
+    path = export_csv(demo_dir, {"period": "2025-Q1"}, tmp_path / "p.csv")
     table = pd.read_csv(path)
     manifest = store.read_manifest(demo_dir)
     as_of = {s["stream"]: s["as_of"] for s in manifest["sources"]}
@@ -126,9 +123,11 @@ def test_provenance_columns(demo_dir, tmp_path):
     ("arguments", "message"),
     [
         (["--office", "XXX"], "office: unknown value 'XXX'"),
-        (["--start", "1999-01"], "start: no data for 1999-01"),
-        (["--start", "2024-13"], "start: '2024-13' is not a month"),
-        (["--query", "ofice=KRT"], "unknown name 'ofice'"),
+        (["--period", "1999"], "period: no data for 1999"),
+        (["--period", "2024-13"], "period: '2024-13' has no month 13"),
+        (["--period", "2024-02-03"], "period: '2024-02-03' is not a calendar period"),
+        (["--query", "ofice=KRT"], "unknown filter 'ofice'"),
+        (["--office", "KRT,PZU"], "office: one value or all"),
         (["--indicator", "returns"], "indicator: unknown value 'returns'"),
         (["--k", "3"], "k cannot be lowered below 5"),
     ],
@@ -153,8 +152,15 @@ def test_an_empty_data_folder_is_an_error(data_dir, tmp_path, capsys):
 
 def test_the_operators_k_raises_the_threshold(demo_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("FLOWMON_K", "20")
-    path = export_csv(
-        demo_dir, {"start": "2025-01", "end": "2025-02", "stream": "return"}, tmp_path / "k.csv"
-    )
+    path = export_csv(demo_dir, {"period": "2025-Q1", "stream": "return"}, tmp_path / "k.csv")
     shown = pd.read_csv(path).query("not suppressed and value > 0")["value"]
     assert len(shown) and shown.min() >= 20
+
+
+def test_an_old_link_exports_the_nearest_allowed_view_and_says_so(demo_dir, tmp_path, capsys):
+    out = tmp_path / "old.csv"
+    url = "http://127.0.0.1:5006/served?start=2023-02&end=2023-03&stream=return"
+    assert main(["export", "csv", "--data-dir", str(demo_dir), "--out", str(out), "--query", url]) == 0
+    assert "showing 2023-Q1" in capsys.readouterr().err
+    table = pd.read_csv(out)
+    assert set(table["start"]) == {"2023-01"} and set(table["end"]) == {"2023-03"}

@@ -122,10 +122,29 @@ def test_the_same_round_again_from_another_file_is_a_duplicate_or_a_conflict(dtm
         csv.writer(file).writerows(rows)
     before = {p.name: p.read_bytes() for p in data_dir.iterdir()}
     result = ingest_files("displacement", [same], data_dir)
-    assert result.exit_code == 2  # every row is already stored: nothing usable
-    reasons = {r["reason"].split(":")[0] for r in result.report["files"][0]["rejections"]}
-    assert reasons == {"duplicate"}
+    assert result.exit_code == 0  # every state is already stored with the same figures: nothing new
+    assert result.report["files"][0]["rejections"] == []
+    assert any("are already stored from DTM SUDAN" in note for note in result.files[0].notes)
+    assert "nothing new to store" in result.summary()
     assert {p.name: p.read_bytes() for p in data_dir.iterdir()} == before
+
+    # One state with other figures is a conflict: its row is rejected with both totals, the rest duplicates.
+    river_nile = next(i for i, row in enumerate(rows) if row[:2] == ["River Nile", "SD16"])
+    rows[river_nile][2] = str(int(rows[river_nile][2]) + 10)
+    rows[river_nile][4] = str(int(rows[river_nile][4]) + 10)  # an origin column
+    rows[river_nile][16] = str(int(rows[river_nile][16]) + 10)  # Sudanese
+    changed = tmp_path / "changed.csv"
+    with open(changed, "w", encoding="utf-8-sig", newline="") as file:
+        csv.writer(file).writerows(rows)
+    result = ingest_files("displacement", [changed], data_dir)
+    assert result.exit_code == 1
+    (rejection,) = result.report["files"][0]["rejections"]
+    assert rejection["row"] == river_nile + 1
+    assert rejection["reason"].startswith("conflict: SD16 in the round of 2024-03-25")
+    assert "are already stored from DTM SUDAN" in rejection["reason"]
+    assert {p.name: p.read_bytes() for p in data_dir.iterdir() if p.suffix == ".parquet"} == {
+        k: v for k, v in before.items() if k.endswith(".parquet")
+    }
 
 
 def test_long_format_returnees(data_dir):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import io
 import os
-from pathlib import Path
 from urllib.parse import urlencode
 
 import holoviews as hv
@@ -21,10 +20,10 @@ import panel as pn
 import param
 from panel.custom import JSComponent
 
-from flowmon import i18n, privacy, schema, store
-from flowmon.datastore import INDICATORS, DataStore, open_dataset
+from flowmon import access, access_log, i18n, schema, store
+from flowmon.datastore import ALL, INDICATORS, DataStore, open_dataset
 from flowmon.mapview import MapView
-from flowmon.views import charts
+from flowmon.views import charts, tables
 from flowmon.views.cards import CARD_CSS, kpi_cards
 from flowmon.views.style import STREAM_COLORS, format_count
 
@@ -41,18 +40,15 @@ CSS = (
 .fm-empty { font-size: 1.2em; padding: 24px; background: #fff8e1; border: 1px solid #f0c36d;
             border-radius: 6px; }
 .fm-footer { color: #333; font-size: 0.85em; border-top: 1px solid #ccc; padding-top: 6px; }
+.fm-table table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+.fm-table th, .fm-table td { padding: 3px 10px; border-bottom: 1px solid #e3e3e3; }
+.fm-table th { background: #f2f4f8; }
 .fm-title.fm-big { font-size: 2.4em; }
 .fm-present .fm-kpi-value { font-size: 3em; }
 .fm-present .fm-kpi-label, .fm-present .fm-kpi-change { font-size: 1.25em; }
 div.fm-present { font-size: 1.15em; }
 """
 )
-EMPTY = {
-    "by_period": pd.DataFrame({"stream": [], "period": [], "value": [], "suppressed": []}),
-    "by_nationality": pd.DataFrame({"stream": [], "nationality": [], "value": [], "suppressed": []}),
-    "by_category": pd.DataFrame({"stream": [], "category": [], "value": [], "suppressed": []}),
-    "by_referred_to": pd.DataFrame({"referred_to": [], "value": [], "suppressed": []}),
-}
 
 
 def served() -> bool:
@@ -66,7 +62,7 @@ def served() -> bool:
 
 def _extensions() -> None:
     # inline=True: every script ships with the page, so nothing is fetched from a CDN (offline offices).
-    pn.extension("tabulator", inline=True, raw_css=[CSS], loading_indicator=True)
+    pn.extension(inline=True, raw_css=[CSS], loading_indicator=True)
     hv.extension("bokeh", logo=False)
 
 
@@ -101,12 +97,20 @@ class Dashboard(pn.viewable.Viewer):
     operator_k = param.Integer(default=None, allow_None=True, doc="Suppression threshold (operator only)")
     language = param.Selector(default="en", objects=list(i18n.LANGUAGES), doc="Language of the labels")
     present = param.Boolean(default=False, doc="Presentation mode: the map full screen, large type")
+    scope = param.ClassSelector(class_=access.Scope, default=None, doc="Who is looking: offices, exports")
 
     def __init__(self, **params):
         super().__init__(**params)
         _extensions()
-        self.dataset = open_dataset(self.data_dir)
-        self.store = DataStore(self.dataset, operator_k=self.operator_k)
+        if self.scope is None:
+            self.scope = access.current_scope()  # outside a signed-in server session: every office
+        if self.scope.present_only:
+            with param.parameterized.discard_events(self):
+                self.present = True
+        # A scoped viewer's data is only their offices' events: "all offices" means all of theirs, and no
+        # view, export or link can reach past them (DTM displacement, public data, stays whole).
+        self.dataset = open_dataset(self.data_dir).scoped(self.scope.offices)
+        self.store = DataStore(self.dataset, operator_k=self.operator_k, language=self.language)
         self._url_error = ""
         location = pn.state.location
         if location is not None and location.query_params:
@@ -134,6 +138,7 @@ class Dashboard(pn.viewable.Viewer):
                 self.present = True
             if query.get("lang") in i18n.LANGUAGES:
                 self.language = query["lang"]
+                self.store.language = self.language
         try:
             self.store.apply_query(query)
         except (ValueError, TypeError) as error:
@@ -172,46 +177,42 @@ class Dashboard(pn.viewable.Viewer):
     def _build_widgets(self) -> None:
         store = self.store
         outline = {"button_type": "primary", "button_style": "outline", "sizing_mode": "stretch_width"}
-        self.office_widget = pn.widgets.MultiChoice(
-            name="Office", options=self._office_options(), value=list(store.office),
-            placeholder="All offices", sizing_mode="stretch_width",
-        )  # fmt: skip
-        self.office_widget.link(store, value="office", bidirectional=True)
-        store.param.watch(lambda *_: setattr(self.office_widget, "options", self._office_options()),
-                          ["start", "end"])  # fmt: skip
-        self.start_widget = pn.widgets.Select.from_param(
-            store.param.start, name="From month", sizing_mode="stretch_width"
+        wide = {"sizing_mode": "stretch_width"}
+        self.period_widget = pn.widgets.Select(
+            name="Period", groups=self._period_groups(), value=store.period, **wide
         )
-        self.end_widget = pn.widgets.Select.from_param(
-            store.param.end, name="To month", sizing_mode="stretch_width"
+        self.period_widget.link(store, value="period", bidirectional=True)
+        self.office_widget = pn.widgets.Select.from_param(
+            store.param.office, name="Office", options=self._office_options(), **wide
         )
+        store.param.watch(lambda *_: setattr(self.office_widget, "options", self._office_options()), "period")
         self.stream_widget = pn.widgets.CheckButtonGroup.from_param(
             store.param.stream, name="Streams", options={self._t(s): s for s in schema.ALL_STREAMS},
             orientation="vertical", **outline,
         )  # fmt: skip
-        self.nationality_widget = pn.widgets.MultiChoice.from_param(
-            store.param.nationality, name="Nationality", options=self._nationality_options(),
-            placeholder="All nationalities", sizing_mode="stretch_width",
-        )  # fmt: skip
-        self.sex_widget = pn.widgets.CheckButtonGroup.from_param(store.param.sex, name="Sex", **outline)
-        self.age_widget = pn.widgets.CheckButtonGroup.from_param(store.param.age_group, name="Age", **outline)
+        self.nationality_widget = pn.widgets.Select.from_param(
+            store.param.nationality, name="Nationality", options=self._nationality_options(), **wide
+        )
+        self.sex_widget = pn.widgets.RadioButtonGroup.from_param(
+            store.param.sex, name="Sex", options=self._all_or("sex", schema.SEXES), **outline
+        )
+        self.age_widget = pn.widgets.RadioButtonGroup.from_param(
+            store.param.age_group, name="Age", options=self._all_or("age_group", schema.AGE_GROUPS), **outline
+        )
         name_column = "name_ar" if self.language == "ar" else "name_en"
         states = self.dataset.states
-        state_options = dict(
+        state_options = {self._t("all_states"): ALL} | dict(
             zip(states[name_column] + " (" + states["pcode"] + ")", states["pcode"], strict=True)
         )
-        self.state_widget = pn.widgets.MultiChoice.from_param(
-            store.param.state, name="States (or click the map)",
-            options=state_options,
-            placeholder="All states", sizing_mode="stretch_width",
-        )  # fmt: skip
+        self.state_widget = pn.widgets.Select.from_param(
+            store.param.state, name="State (or click the map)", options=state_options, **wide
+        )
         self.granularity_widget = pn.widgets.RadioButtonGroup.from_param(
             store.param.granularity, name="Trend by", **outline
         )
         self.indicator_widget = pn.widgets.Select.from_param(
-            store.param.indicator, name="Map shows", options={v: k for k, v in INDICATORS.items()},
-            sizing_mode="stretch_width",
-        )  # fmt: skip
+            store.param.indicator, name="Map shows", options={v: k for k, v in INDICATORS.items()}, **wide
+        )
         geometries = {"Schematic tiles": "tiles"}
         if self.dataset.boundaries is not None:
             geometries["Official boundaries"] = "official"
@@ -226,20 +227,30 @@ class Dashboard(pn.viewable.Viewer):
         )
         self.reset_button = pn.widgets.Button(name="Reset filters", button_type="warning")
         self.reset_button.on_click(lambda event: self.store.reset())
-        self.exports = pn.Row(*self._export_buttons(), sizing_mode="stretch_width")
+        self.exports = pn.Row(*self._export_buttons(), sizing_mode="stretch_width",
+                              visible=self.scope.allows_export())  # fmt: skip
 
         def heading(text: str) -> pn.pane.Markdown:
             return pn.pane.Markdown(f"**{text}**", margin=(0, 10))
 
         map_choice = [heading("Map"), self.geometry_widget] if len(geometries) > 1 else []
         self.controls = pn.Column(
-            self.indicator_widget, *map_choice, self.office_widget, self.start_widget, self.end_widget,
+            self.indicator_widget, *map_choice, self.period_widget, self.office_widget,
             heading("Streams (none selected: all)"), self.stream_widget, self.state_widget,
             self.nationality_widget, heading("Sex"), self.sex_widget, heading("Age group"), self.age_widget,
             heading("Trend by"), self.granularity_widget, self.reset_button, heading("Export this view"),
             self.exports, heading("Language"), self.language_widget, self.present_widget,
             sizing_mode="stretch_width",
         )  # fmt: skip
+
+    def _period_groups(self) -> dict[str, list[str]]:
+        """Periods grouped by kind, newest first: a year, a half-year, a quarter or a month."""
+        names = {"year": "Years", "half": "Half-years", "quarter": "Quarters", "month": "Months"}
+        groups = self.store.choices.periods
+        return {names[kind]: list(reversed(groups[kind])) for kind in reversed(groups) if groups[kind]}
+
+    def _all_or(self, name: str, values) -> dict[str, str]:
+        return {self._t(f"all.{name}"): ALL, **{v: v for v in values}}
 
     def _export_buttons(self) -> list[pn.widgets.FileDownload]:
         """CSV, HTML and PNG of exactly the current view (aggregated and suppressed, like the page)."""
@@ -248,10 +259,20 @@ class Dashboard(pn.viewable.Viewer):
         from flowmon.export.png import png_bytes
         from flowmon.export.view import default_name
 
+        def logged(kind: str, make):
+            def export():
+                self.scope.check_export(kind)  # enforced here, not only by hiding the buttons
+                settings = access.settings_in_force(self.data_dir)
+                if settings is not None:
+                    access_log.record(self.scope, self.url_query(), kind, settings.data_dir)
+                return make()
+
+            return export
+
         makers = {
-            ".csv": lambda: io.StringIO(csv_text(self.store)),
-            ".html": lambda: io.StringIO(html_document(self.store)),
-            ".png": lambda: io.BytesIO(png_bytes(self.store)),
+            ".csv": logged("csv", lambda: io.StringIO(csv_text(self.store))),
+            ".html": logged("html", lambda: io.StringIO(html_document(self.store))),
+            ".png": logged("png", lambda: io.BytesIO(png_bytes(self.store, present=self.present))),
         }
         buttons = []
         for suffix, make in makers.items():
@@ -263,7 +284,7 @@ class Dashboard(pn.viewable.Viewer):
             def rename(event, button=button, suffix=suffix):
                 button.filename = str(default_name(self.store, suffix))
 
-            self.store.param.watch(rename, ["view", "indicator"])
+            self.store.param.watch(rename, "view")
             buttons.append(button)
         return buttons
 
@@ -271,23 +292,22 @@ class Dashboard(pn.viewable.Viewer):
         return i18n.text(key, self.language)
 
     def _office_options(self) -> dict[str, str]:
-        return {label: code for code, label in self.store.office_labels().items()}
+        labels = {label: code for code, label in self.store.office_labels().items()}
+        return {self._t("all_offices").capitalize(): ALL, **labels}
 
     def _nationality_options(self) -> dict[str, str]:
+        """Only nationalities with enough records to show safely are offered (``viewdata.choices``)."""
         countries = self.dataset.countries.set_index("iso3")["name"]
-        return {
-            (
-                f"{countries.get(code, code)} ({code})" if code != schema.UNKNOWN_COUNTRY else "Unknown (UNK)"
-            ): code
-            for code in self.store.param.nationality.objects
-        }
+        options = {self._t("all.nationality"): ALL}
+        for code in self.store.choices.nationalities:
+            name = "Unknown" if code == schema.UNKNOWN_COUNTRY else countries.get(code, code)
+            options[f"{name} ({code})"] = code
+        return options
 
     def _build_views(self) -> None:
         store = self.store
-        self.title = pn.pane.HTML(pn.bind(self._title, store.param.view, store.param.indicator),
-                                  sizing_mode="stretch_width")  # fmt: skip
-        self.message = pn.pane.HTML(pn.bind(self._message, store.param.view, store.param.error),
-                                    sizing_mode="stretch_width")  # fmt: skip
+        self.title = pn.pane.HTML(pn.bind(self._title, store.param.view), sizing_mode="stretch_width")
+        self.message = pn.pane.HTML(pn.bind(self._message, store.param.view), sizing_mode="stretch_width")
         self.kpis = pn.pane.HTML(pn.bind(self._kpis, store.param.view), sizing_mode="stretch_width",
                                  min_height=120)  # fmt: skip
         # DynamicMaps update the drawn charts in place instead of building new Bokeh plots.
@@ -300,10 +320,13 @@ class Dashboard(pn.viewable.Viewer):
             (self._t("tab.referred_to"), self._chart(self._referred_to)),
             dynamic=True, sizing_mode="stretch_width",
         )  # fmt: skip
-        table = {"disabled": True, "show_index": False, "sizing_mode": "stretch_width", "height": 380,
-                 "layout": "fit_data_table"}  # fmt: skip
-        self.state_table = pn.widgets.Tabulator(pn.bind(self._shown, store.param.view, "state"), **table)
-        self.office_table = pn.widgets.Tabulator(pn.bind(self._shown, store.param.view, "office"), **table)
+        # Plain HTML tables: every state and office at once with no inner scroll (a projected or exported
+        # view shows them all), right to left in Arabic, and no grid library to fetch or keep in step
+        # (Panel 1.9's Tabulator can spin forever redrawing a table in a hidden tab).
+        table = {"index": False, "sizing_mode": "stretch_width", "css_classes": ["fm-table"],
+                 "text_align": "start"}  # fmt: skip
+        self.state_table = pn.pane.DataFrame(pn.bind(self._shown, store.param.view, "state"), **table)
+        self.office_table = pn.pane.DataFrame(pn.bind(self._shown, store.param.view, "office"), **table)
         self.tables = pn.Tabs(
             (
                 self._t("tab.by_state"),
@@ -315,80 +338,88 @@ class Dashboard(pn.viewable.Viewer):
             ),
             sizing_mode="stretch_width",
         )
-        self.footer = pn.pane.HTML(self._footer(), css_classes=["fm-footer"], sizing_mode="stretch_width")
+        self.footer = pn.pane.HTML(pn.bind(self._footer, store.param.view), css_classes=["fm-footer"],
+                                   sizing_mode="stretch_width")  # fmt: skip
         self.player = self._player()
 
     def _chart(self, function, *args) -> pn.pane.HoloViews:
         dynamic = hv.DynamicMap(pn.bind(function, self.store.param.view, *args)).opts(framewise=True)
         return pn.pane.HoloViews(dynamic, sizing_mode="stretch_width", height=CHART_HEIGHT, linked_axes=False)
 
-    # --- what the views show --------------------------------------------------------------------------
-    def _title(self, view, indicator) -> str:
+    # --- what the views show: each reads the session's ViewData and draws it --------------------------
+    def _title(self, view) -> str:
         size = "fm-title fm-big" if self.present else "fm-title"
-        text = self.store.describe(self.language)
-        return f'<p class="{size}" dir="{i18n.direction(self.language)}">{html.escape(text)}</p>'
+        return f'<p class="{size}" dir="{i18n.direction(self.language)}">{html.escape(view.title)}</p>'
 
-    def _message(self, view, error) -> str:
+    def _message(self, view) -> str:
         notes = [self._url_error] if self._url_error else []
+        notes += list(view.notices)
         if self.dataset.empty:
             notes.append(
                 f"{self.dataset.data_dir} holds no data yet: run `flowmon demo --data-dir DIR` for synthetic "
                 "demo data, or `flowmon ingest STREAM FILE` for real exports."
             )
-        elif error:
-            notes.append(f"These filters cannot be applied: {error}")
-        elif self._no_data(view):
+        elif view.empty:
             notes.append(self._t("no_data"))
         return "".join(f'<div class="fm-empty" role="status">{html.escape(n)}</div>' for n in notes)
 
-    @staticmethod
-    def _no_data(view: dict) -> bool:
-        kpis = view.get("kpis")
-        if kpis is None or kpis.empty:
-            return True
-        return bool((kpis["value"].fillna(0) == 0).all() and not kpis["suppressed"].any())
-
     def _kpis(self, view) -> str:
-        kpis = view.get("kpis")
-        if kpis is None or kpis.empty:
+        if view.kpis.empty:
             return ""
-        # A stream the store holds no data for at all gets no card: "0" would claim it was counted.
-        kpis = kpis[kpis["stream"].isin(self.dataset.streams_present)]
         labels = {s: self._t(s) for s in schema.ALL_STREAMS}
         units = {s: self._t(f"unit.{s}") for s in schema.ALL_STREAMS}
-        cards = kpi_cards(kpis, labels=labels, units=units, direction=i18n.direction(self.language),
-                          previous=self._t("change_vs_previous"))  # fmt: skip
+        previous = (
+            f"{self._t('change_vs')} {view.previous}" if view.previous else self._t("change_vs_previous")
+        )
+        no_comparison = self._t("partial_no_change") if view.partial else self._t("no_previous")
+        cards = kpi_cards(view.kpis, labels=labels, units=units, direction=i18n.direction(self.language),
+                          previous=previous, no_comparison=no_comparison)  # fmt: skip
         return f'<div class="fm-present">{cards}</div>' if self.present else cards
 
     def _trend(self, view):
-        table = view.get("by_period", EMPTY["by_period"])
+        table = view["by_period"]
         cases = table[table["stream"] != "displacement"]
-        title = self._t("trend_title").format(granularity=self._t(self.store.granularity))
-        if self._no_data(view) or not cases["value"].fillna(0).any():
-            title = "No case data for this selection"
-        return charts.trend(cases, freq=self.store.freq, title=title, labels=self._stream_labels())
+        title = self._t("trend_title").format(granularity=self._t(view.filters.granularity))
+        if view.empty or not cases["value"].fillna(0).any():
+            title = self._t("no_case_data")
+            cases = cases.iloc[:0]
+        return charts.trend(cases, freq=view.filters.freq, title=title, labels=self._stream_labels(),
+                            partial=self._partial_periods(view, cases))  # fmt: skip
+
+    def _partial_periods(self, view, table: pd.DataFrame) -> set[str]:
+        """Trend periods the data covers only in part (the first and last months of the data)."""
+        if view.data_start is None or table.empty:
+            return set()
+        freq = view.filters.freq
+        labels = charts.period_labels(table["period"], freq)
+        partial = set()
+        for label, start in zip(labels, pd.to_datetime(table["period"]), strict=True):
+            period = start.to_period(freq)
+            first, last = period.asfreq("M", "start"), period.asfreq("M", "end")
+            if first < view.data_start or last > view.data_end:
+                partial.add(label)
+        return partial
 
     def _stream_labels(self) -> dict[str, str]:
         return {s: self._t(s) for s in schema.ALL_STREAMS}
 
     def _nationalities(self, view):
-        table = view.get("by_nationality", EMPTY["by_nationality"])
+        totals = view["nationality_total"]
         names = self.dataset.countries.set_index("iso3")["name"]
-        totals = table.groupby("nationality", observed=True, as_index=False).agg(
-            value=("value", lambda v: v.sum(min_count=1)), suppressed=("suppressed", "any")
+        totals = totals.assign(
+            country=totals["nationality"].astype(str).map(lambda c: names.get(c, "Unknown"))
         )
-        totals["country"] = totals["nationality"].astype(str).map(lambda c: names.get(c, "Unknown"))
         return charts.ranked_bars(totals, "country", title=self._t("top_nationalities"))
 
     def _categories(self, view, stream: str):
-        rows = view.get("by_category", EMPTY["by_category"]).query("stream == @stream")
+        rows = view["by_category"].query("stream == @stream")
         label = schema.CATEGORY_LABELS[stream]
         title = f"{self._t(stream)} by {label}" if len(rows) else f"{self._t(stream)}: not selected"
         return charts.ranked_bars(rows.rename(columns={"category": label}), label, title=title,
                                   color=STREAM_COLORS[stream])  # fmt: skip
 
     def _referred_to(self, view):
-        rows = view.get("by_referred_to", EMPTY["by_referred_to"])
+        rows = view["by_referred_to"]
         title = (
             f"{self._t('referral')} by service referred to"
             if len(rows)
@@ -396,26 +427,10 @@ class Dashboard(pn.viewable.Viewer):
         )
         return charts.ranked_bars(rows, "referred_to", title=title, color=STREAM_COLORS["referral"])
 
-    def shown_table(self, kind: str, view: dict | None = None) -> pd.DataFrame:
-        """Exactly what the table shows (aggregated, suppressed): one row per state or office, by stream."""
-        view = self.store.view if view is None else view
-        table = view.get("by_state" if kind == "state" else "by_office")
-        if table is None or table.empty:
-            return pd.DataFrame()
-        index = "state_pcode" if kind == "state" else "office"
-        wide = table.pivot_table(
-            index=index, columns="stream", values="value", aggfunc="first", observed=True, dropna=False
-        )
-        wide = wide.reindex(columns=[s for s in schema.ALL_STREAMS if s in wide.columns])
-        keys = wide.index.astype(str)
-        if kind == "state":
-            names = self.dataset.states.set_index("pcode")
-            wide.insert(0, "state", names.loc[keys, "name_en"].to_numpy())
-            wide.insert(1, "الولاية", names.loc[keys, "name_ar"].to_numpy())
-        else:
-            wide.insert(0, "name", self.dataset.offices.set_index("code").loc[keys, "name"].to_numpy())
-        wide = wide.reset_index().rename(columns={"state_pcode": "pcode"})
-        return wide.rename(columns=self._stream_labels())
+    def shown_table(self, kind: str, view=None) -> pd.DataFrame:
+        """Exactly what the table shows (published figures): one row per state or office, by stream."""
+        return tables.wide(self.store.view if view is None else view, self.dataset, kind,
+                           labels=self._stream_labels())  # fmt: skip
 
     def _shown(self, view, kind: str) -> pd.DataFrame:
         """The table as a person reads it: thousands separators, '*' for suppressed cells."""
@@ -434,48 +449,36 @@ class Dashboard(pn.viewable.Viewer):
             button_type="primary", button_style="outline",
         )  # fmt: skip
 
-    def _footer(self) -> str:
-        sources = []
-        for source in self.dataset.sources():
-            as_of = source.get("as_of") or (source.get("ingested_at") or "")[:10]
-            name = Path(str(source.get("path", ""))).name or source.get("path")
-            sources.append(f"{source.get('stream', '')}: {name} ({self._t('as_of')} {as_of})")
-        synthetic = f"<b>{self._t('synthetic')}</b>. " if self.dataset.synthetic else ""
+    def _footer(self, view) -> str:
+        sources = [f"{s['stream']}: {s['source']} ({self._t('as_of')} {s['as_of']})" for s in view.sources]
+        synthetic = f"<b>{self._t('synthetic')}</b>. " if view.synthetic else ""
         geometry = self._t("official") if self.dataset.boundaries is not None else self._t("schematic")
-        note = privacy.footnote(operator_k=self.store.operator_k)
         size = ' class="fm-present"' if self.present else ""
         return (
             f'<div dir="{i18n.direction(self.language)}"{size}>{synthetic}{self._t("sources")}: '
-            f"{html.escape('; '.join(sources) or 'none')}. {geometry} {html.escape(note)} "
-            "Only aggregated figures are shown; no individual record leaves the server.</div>"
+            f"{html.escape('; '.join(sources) or 'none')}. {geometry} {html.escape(view.footnote)} "
+            f"{html.escape(self._t('aggregated_only'))}</div>"
         )
 
     def _player(self) -> pn.Column:
-        """Step through the months one at a time: the map updates in place (presentation mode)."""
+        """Step through the months one at a time: each step is that month's view (presentation mode)."""
         months = list(self.dataset.months) or ["—"]
-        current = months.index(self.store.end) if self.store.end in months else len(months) - 1
+        end = self.store.view.end
+        current = months.index(str(end)) if end is not None and str(end) in months else len(months) - 1
         player = pn.widgets.Player(
             name="Month", start=0, end=len(months) - 1, value=current, interval=1500, loop_policy="once",
             show_loop_controls=False, show_value=False, sizing_mode="stretch_width",
         )  # fmt: skip
-        label = pn.pane.HTML(sizing_mode="stretch_width")
 
-        def show(index: int) -> None:
-            month = months[index]
-            if month not in self.dataset.months:  # an empty store: nothing to step through
-                label.object = f'<div class="fm-title">{html.escape(self._t("no_data"))}</div>'
-                return
-            name = i18n.month_name(pd.Period(month, "M"), self.language)
-            label.object = f'<div class="fm-title">{name}</div>'
-            if self.present:
-                self.store.param.update(start=month, end=month)
+        def step(index: int) -> None:
+            if months[index] in self.dataset.months:  # an empty store has nothing to step through
+                self.store.period = months[index]
 
-        player.param.watch(lambda event: show(event.new), "value")
+        player.param.watch(lambda event: step(event.new), "value")
         keys = ArrowKeys()
         keys.param.watch(lambda e: setattr(player, "value", min(max(player.value + e.new - e.old, 0),
                                                                  len(months) - 1)), "step")  # fmt: skip
-        show(current)
-        return pn.Column(label, player, keys, sizing_mode="stretch_width")
+        return pn.Column(player, keys, sizing_mode="stretch_width")
 
     # --- layout ---------------------------------------------------------------------------------------
     def _synthetic_banner(self) -> list:
@@ -486,6 +489,12 @@ class Dashboard(pn.viewable.Viewer):
 
     def main_area(self) -> pn.Column:
         right = pn.Column(self.kpis, self.trend, self.breakdowns, sizing_mode="stretch_width")
+        # Displacement alone has no cases to chart: the trend and breakdowns step aside, not draw empty axes.
+        has_cases = self.store.param.view.rx().filters.rx.pipe(
+            lambda f: any(s != schema.DISPLACEMENT for s in f.streams())
+        )
+        self.trend.visible = has_cases
+        self.breakdowns.visible = has_cases
         # Right to left: the map moves to the right, where an Arabic reader starts.
         columns = [pn.Column(self.map, sizing_mode="stretch_width"), right][
             :: -1 if self.language == "ar" else 1

@@ -1,4 +1,4 @@
-"""The ``flowmon`` command: ``demo | ingest | geo | serve | export | bench``.
+"""The ``flowmon`` command: ``demo | ingest | geo | serve | users | access-log | export | bench``.
 
 Each subcommand lives with the code it drives: a module in ``SUBCOMMANDS`` has ``register(subparsers,
 common)``, which adds its parser (with ``common`` as a parent, so every subcommand takes ``--data-dir``) and
@@ -17,6 +17,8 @@ from flowmon import __version__
 SUBCOMMANDS = (
     "flowmon.demo",
     "flowmon.serve",
+    "flowmon.users",
+    "flowmon.access_log",
     "flowmon.ingest.cli",
     "flowmon.geo.cli",
     "flowmon.bench",
@@ -49,8 +51,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _innermost(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The (sub)parser that parsed the chosen (sub)command, so an error shows that command's usage."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = getattr(args, action.dest, None)
+            if chosen in action.choices:
+                return _innermost(action.choices[chosen], args)
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _innermost(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return args.func(args)
     except KeyboardInterrupt:

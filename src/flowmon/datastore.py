@@ -8,8 +8,9 @@ figures that exist on this side of the browser are aggregated and suppressed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -18,22 +19,15 @@ import pandas as pd
 import panel as pn
 import param
 
-from flowmon import aggregate, geo, i18n, privacy, schema, store
+from flowmon import aggregate, geo, schema, store, viewdata
+from flowmon.filters import FIELDS, INDICATOR_STREAM, Filters, resolve
 
-GRANULARITIES = {"month": "M", "quarter": "Q", "year": "Y"}
 INDICATORS = {
     "caseload": "MRRC caseload by state of registration",
     "return": "AVRR returns by state of registration",
     "referral": "Trafficking referrals by state of identification",
     "displacement_in": "People displaced into the state",
     "displacement_out": "People displaced from the state",
-}
-INDICATOR_STREAM = {
-    "caseload": "caseload",
-    "return": "return",
-    "referral": "referral",
-    "displacement_in": "displacement",
-    "displacement_out": "displacement",
 }
 
 
@@ -52,6 +46,7 @@ class Dataset:
     boundaries: gpd.GeoDataFrame | None
     countries: pd.DataFrame
     outlines: gpd.GeoDataFrame | None
+    _scopes: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def synthetic(self) -> bool:
@@ -69,6 +64,17 @@ class Dataset:
     def empty(self) -> bool:
         return self.events.empty and self.flows.empty
 
+    def scoped(self, offices: tuple[str, ...] | None) -> Dataset:
+        """The dataset a viewer limited to ``offices`` may see (itself when None), shared by sessions."""
+        if offices is None:
+            return self
+        key = tuple(sorted(offices))
+        if key not in self._scopes:
+            events = self.events[self.events["office"].astype(str).isin(key)].reset_index(drop=True)
+            offices_table = self.offices[self.offices["code"].isin(key)].reset_index(drop=True)
+            self._scopes[key] = dataclasses.replace(self, events=events, offices=offices_table, _scopes={})
+        return self._scopes[key]
+
     def sources(self) -> list[dict]:
         """One line per source: what it is, its stream, and its "as of" date."""
         return self.manifest.get("sources", [])
@@ -82,13 +88,14 @@ def _months(events: pd.DataFrame, flows: pd.DataFrame) -> tuple[str, ...]:
     return tuple(str(p) for p in span)
 
 
-def _stamp(data_dir: Path) -> float:
-    manifest = data_dir / store.MANIFEST
-    return manifest.stat().st_mtime if manifest.exists() else 0.0
+def _stamp(data_dir: Path) -> tuple[float, ...]:
+    """When the folder last changed: its manifest (ingest) and its installed boundaries (geo import)."""
+    paths = [data_dir / store.MANIFEST, *sorted((data_dir / "boundaries").glob("*"))]
+    return tuple(path.stat().st_mtime_ns for path in paths if path.exists())
 
 
 @pn.cache(max_items=4)
-def _read(data_dir: str, stamp: float) -> Dataset:
+def _read(data_dir: str, stamp: tuple[float, ...]) -> Dataset:
     folder = Path(data_dir)
     tables = store.load(folder)
     events = aggregate.prepare(tables["events"])
@@ -109,72 +116,49 @@ def _read(data_dir: str, stamp: float) -> Dataset:
 
 
 def open_dataset(data_dir: str | os.PathLike) -> Dataset:
-    """The prepared data of ``data_dir``, read once per process (again only when its manifest changes)."""
+    """The prepared data of ``data_dir``, read once per process, and again when the folder changes (an ingest
+    or installed boundaries): a running server shows them on the next page load."""
     folder = Path(data_dir).resolve()
     return _read(str(folder), _stamp(folder))
 
 
-def office_label(office: pd.Series, start: pd.Period | None, end: pd.Period | None) -> str:
-    """``KRT · Khartoum``, marked when the office was closed for all or part of the period."""
-    label = f"{office['code']} · {office['name']}"
-    opened, closed = office["opened"], office["closed"]
-    first = start.start_time if start is not None else pd.Timestamp.min
-    last = end.end_time if end is not None else pd.Timestamp.max
-    if pd.notna(closed) and closed < first:
-        return f"{label} (closed {closed:%b %Y})"
-    if pd.notna(opened) and opened > last:
-        return f"{label} (opened {opened:%b %Y})"
-    if pd.notna(closed) and closed < last:
-        return f"{label} (closed {closed:%b %Y})"
-    if pd.notna(opened) and opened > first:
-        return f"{label} (opened {opened:%b %Y})"
-    return label
-
-
-def office_open(offices: pd.DataFrame, start: pd.Period | None, end: pd.Period | None) -> pd.Series:
-    """Whether each office was open for the whole period."""
-    first = start.start_time if start is not None else pd.Timestamp.min
-    last = end.end_time if end is not None else pd.Timestamp.max
-    opened_in_time = offices["opened"].isna() | (offices["opened"] <= first)
-    not_closed = offices["closed"].isna() | (offices["closed"] >= last)
-    return opened_in_time & not_closed
+ALL = ""  # the value of a one-or-all filter set to all
 
 
 class DataStore(param.Parameterized):
-    """One session's filters (parameters) and the aggregated, suppressed data they select."""
+    """One session's filters (parameters, named as ``flowmon.filters.FIELDS``) and the view they select.
 
-    office = param.ListSelector(default=[], objects=[], doc="Offices (none selected: all)")
-    start = param.Selector(default=None, objects=[], allow_None=True, doc="First month")
-    end = param.Selector(default=None, objects=[], allow_None=True, doc="Last month")
+    ``view`` is the ``ViewData`` of the current filters, rebuilt on every change: the only thing the views
+    read. ``notices`` says what a link asked for that had to change.
+    """
+
+    period = param.Selector(default=None, objects=[], allow_None=True, doc="Calendar period")
+    office = param.Selector(default=ALL, objects=[ALL], doc="One office, or all")
     stream = param.ListSelector(default=[], objects=list(schema.ALL_STREAMS), doc="Streams (none: all)")
-    nationality = param.ListSelector(default=[], objects=[], doc="Nationalities (none: all)")
-    sex = param.ListSelector(default=[], objects=list(schema.SEXES), doc="Sex (none: all)")
-    age_group = param.ListSelector(default=[], objects=list(schema.AGE_GROUPS), doc="Age group (none: all)")
-    state = param.ListSelector(default=[], objects=list(schema.STATE_PCODES), doc="States (click the map)")
-    granularity = param.Selector(default="month", objects=list(GRANULARITIES), doc="Trend by")
-    indicator = param.Selector(default="caseload", objects=list(INDICATORS), doc="Map shows")
+    state = param.Selector(default=ALL, objects=[ALL, *schema.STATE_PCODES], doc="One state, or all")
+    nationality = param.Selector(default=ALL, objects=[ALL], doc="One nationality, or all")
+    sex = param.Selector(default=ALL, objects=[ALL, *schema.SEXES], doc="Sex")
+    age_group = param.Selector(default=ALL, objects=[ALL, *schema.AGE_GROUPS], doc="Age group")
+    granularity = param.Selector(default="month", objects=["month", "quarter", "year"], doc="Trend by")
+    indicator = param.Selector(default="caseload", objects=list(INDICATOR_STREAM), doc="Map shows")
 
-    view = param.Dict(default={}, precedence=-1, doc="Aggregated, suppressed data for every view")
-    error = param.String(default="", precedence=-1, doc="Why the last filter change could not be applied")
+    language = param.Selector(default="en", objects=["en", "ar"], precedence=-1, doc="Language of the words")
+    view = param.ClassSelector(class_=viewdata.ViewData, precedence=-1, doc="What the filters select")
+    notices = param.List(default=[], precedence=-1, doc="What a link asked for that had to change")
 
-    FILTERS = ("office", "start", "end", "stream", "nationality", "sex", "age_group", "state", "granularity")
+    FILTERS = tuple(f.name for f in FIELDS)
 
     def __init__(self, dataset: Dataset, operator_k: int | None = None, **params):
         self.dataset = dataset
         self.operator_k = operator_k
+        self.choices = viewdata.choices(dataset, operator_k)
         super().__init__(**params)
-        months = list(dataset.months)
-        self.param.start.objects = months
-        self.param.end.objects = months
-        if months:
-            default_start = months[max(0, len(months) - 12)]
-            with param.parameterized.discard_events(self):
-                self.start = self.start or default_start
-                self.end = self.end or months[-1]
-        self._defaults = {"start": self.start, "end": self.end}
-        self.param.office.objects = list(dataset.offices["code"])
-        nationalities = dataset.events["nationality"].value_counts()
-        self.param.nationality.objects = list(nationalities[nationalities > 0].index.astype(str))
+        self.param.period.objects = [p for kind in reversed(self.choices.periods) for p in
+                                     reversed(self.choices.periods[kind])]  # fmt: skip
+        self.param.office.objects = [ALL, *dataset.offices["code"]]
+        self.param.nationality.objects = [ALL, *self.choices.nationalities]
+        with param.parameterized.discard_events(self):
+            self.period = self.period or self.choices.default_period
         self._refresh()
 
     @param.depends("stream", watch=True)
@@ -192,115 +176,57 @@ class DataStore(param.Parameterized):
             self.stream = [*self.stream, stream]
 
     @property
-    def filters(self) -> aggregate.Filters:
-        return aggregate.Filters(
-            offices=tuple(self.office),
-            streams=tuple(self.stream),
-            states=tuple(self.state),
-            nationalities=tuple(self.nationality),
-            sexes=tuple(self.sex),
-            age_groups=tuple(self.age_group),
-            start=self.start,
-            end=self.end,
-        )
+    def filters(self) -> Filters:
+        values = {name: getattr(self, name) for name in self.FILTERS}
+        values["stream"] = tuple(values["stream"])
+        return Filters(**{k: (None if v == ALL else v) for k, v in values.items()})
 
-    @property
-    def period(self) -> tuple[pd.Period | None, pd.Period | None]:
-        return (
-            pd.Period(self.start, "M") if self.start else None,
-            pd.Period(self.end, "M") if self.end else None,
-        )
-
-    @property
-    def freq(self) -> str:
-        return GRANULARITIES[self.granularity]
-
-    def office_labels(self) -> dict[str, str]:
-        start, end = self.period
-        return {row["code"]: office_label(row, start, end) for _, row in self.dataset.offices.iterrows()}
-
-    def offices_open(self) -> pd.Series:
-        start, end = self.period
-        return office_open(self.dataset.offices, start, end)
-
-    def k_by_stream(self) -> dict[str, int]:
-        return privacy.k_by_stream(self.operator_k)
-
-    @param.depends(*FILTERS, watch=True)
+    @param.depends(*FILTERS, "language", watch=True)
     def _refresh(self) -> None:
-        if self.start and self.end and self.start > self.end:
-            # Keep the range valid whichever end the user moved.
-            with param.parameterized.discard_events(self):
-                self.start, self.end = self.end, self.start
-        try:
-            view = aggregate.view_data(
-                self.dataset.events,
-                self.dataset.flows,
-                self.filters,
-                self.operator_k,
-                freq=self.freq,
-            )
-        except ValueError as error:
-            self.error = str(error)
-            return
-        self.error = ""
-        self.view = view
-
-    def reset(self) -> None:
-        """Back to all offices, streams and people, over the last twelve months."""
-        self.param.update(
-            office=[], stream=[], nationality=[], sex=[], age_group=[], state=[], granularity="month",
-            **self._defaults,
+        self.view = viewdata.build(
+            self.dataset, self.filters, operator_k=self.operator_k, language=self.language,
+            notices=tuple(self.notices),
         )  # fmt: skip
 
-    # URL: the query names of flowmon.aggregate.Filters, plus the view settings.
+    def reset(self) -> None:
+        """Back to every office, stream and person over the default period; the map shows caseloads."""
+        defaults = {name: self.param[name].default for name in self.FILTERS}
+        self.param.update(notices=[], **{**defaults, "period": self.choices.default_period})
+
     def to_query(self) -> dict[str, str]:
-        query = self.filters.to_query()
-        if self.granularity != "month":
-            query["granularity"] = self.granularity
-        if self.indicator != "caseload":
-            query["indicator"] = self.indicator
-        return query
+        return self.filters.to_query()
 
-    def apply_query(self, query: dict[str, str]) -> None:
-        """Set the filters from URL-style names (unknown values raise ValueError with the name)."""
-        filters = aggregate.Filters.from_query(query)
-        updates = {
-            "office": list(filters.offices),
-            "stream": list(filters.streams),
-            "state": list(filters.states),
-            "nationality": list(filters.nationalities),
-            "sex": list(filters.sexes),
-            "age_group": list(filters.age_groups),
+    def apply_query(self, query) -> None:
+        """Set the filters from a link's names: the nearest allowed view, with notices (ValueError when a
+        name or value is unknown)."""
+        filters, notices = resolve(query, self.choices)
+        values = {f.name: getattr(filters, f.name) for f in FIELDS}
+        values["stream"] = list(values["stream"])
+        values = {k: (ALL if v is None else v) for k, v in values.items()}
+        with param.parameterized.batch_call_watchers(self):
+            self.notices = notices
+            self.param.update(**values)
+
+    def office_labels(self) -> dict[str, str]:
+        """``KRT · Khartoum``, marked when the office was closed for all or part of the period."""
+        view = self.view
+        return {
+            row["code"]: office_label(row, view.start, view.end) for _, row in self.dataset.offices.iterrows()
         }
-        updates = {k: v for k, v in updates.items() if v}
-        for bound in ("start", "end"):
-            value = getattr(filters, bound)
-            if value is not None:
-                if str(value) not in self.dataset.months:
-                    raise ValueError(
-                        f"{bound}: no data for {value} (data covers {self.dataset.months[0]} "
-                        f"to {self.dataset.months[-1]})"
-                    )
-                updates[bound] = str(value)
-        if query.get("granularity"):
-            updates["granularity"] = query["granularity"]
-        if query.get("indicator"):
-            updates["indicator"] = query["indicator"]
-        self.param.update(**updates)
 
-    def describe(self, language: str = "en") -> str:
-        """What is shown, in words: "AVRR returns by state, January–June 2025, all offices"."""
-        stream = INDICATOR_STREAM[self.indicator]
-        if stream == "displacement":
-            what = i18n.text(f"indicator.{self.indicator}", language)
-        else:
-            what = f"{i18n.text(stream, language)} {i18n.text('by_state', language)}"
-        when = i18n.period_text(*self.period, language)
-        if self.office:
-            names = self.dataset.offices.set_index("code")["name_ar" if language == "ar" else "name"]
-            where = ", ".join(names[code] for code in self.office)
-            where = where if language == "ar" else f"{where} office{'s' if len(self.office) > 1 else ''}"
-        else:
-            where = i18n.text("all_offices", language)
-        return "، ".join((what, when, where)) if language == "ar" else f"{what}, {when}, {where}"
+
+def office_label(office: pd.Series, start: pd.Period | None, end: pd.Period | None) -> str:
+    """``KRT · Khartoum``, marked when the office was closed for all or part of the period."""
+    label = f"{office['code']} · {office['name']}"
+    opened, closed = office["opened"], office["closed"]
+    first = start.start_time if start is not None else pd.Timestamp.min
+    last = end.end_time if end is not None else pd.Timestamp.max
+    if pd.notna(closed) and closed < first:
+        return f"{label} (closed {closed:%b %Y})"
+    if pd.notna(opened) and opened > last:
+        return f"{label} (opened {opened:%b %Y})"
+    if pd.notna(closed) and closed < last:
+        return f"{label} (closed {closed:%b %Y})"
+    if pd.notna(opened) and opened > first:
+        return f"{label} (opened {opened:%b %Y})"
+    return label

@@ -251,7 +251,7 @@ def _charter_returns(rng: np.random.Generator, rows: pd.DataFrame) -> pd.DataFra
     keys = [returns["office"], quarter, returns["destination"]]
     chosen = returns.groupby(keys, observed=True)["date"].transform(lambda d: d.iloc[rng.integers(len(d))])
     rows.loc[returns.index, "date"] = chosen
-    age_months = (last_full_month().to_timestamp() - chosen).dt.days / 30.4
+    age_months = (rows["month"].max().to_timestamp() - chosen).dt.days / 30.4
     progress = age_months + rng.normal(0, 2, len(returns))
     rows.loc[returns.index, "category"] = np.select(
         [progress < 3, progress < 12], ["pending", "in progress"], default="completed"
@@ -297,12 +297,20 @@ def generate(
 
 
 def write_demo(
-    data_dir: str | Path, seed: int = 2023, months: int | None = None, events: int = DEFAULT_EVENTS
+    data_dir: str | Path,
+    seed: int = 2023,
+    months: int | None = None,
+    events: int = DEFAULT_EVENTS,
+    until: str | pd.Period | None = None,
 ):
-    """Generate and store the demo tables (boundaries already installed in ``data_dir`` are kept)."""
+    """Generate and store the demo tables (boundaries already installed in ``data_dir`` are kept).
+
+    ``until`` is the last month (default: last month): pin it and the data no longer depend on the date.
+    """
     data_dir = Path(data_dir)
-    tables = generate(seed=seed, months=months, events=events)
-    span = demo_months(months)
+    end = None if until is None else pd.Period(until, "M")
+    tables = generate(seed=seed, months=months, events=events, end=end)
+    span = demo_months(months, end)
     as_of = span[-1].to_timestamp(how="end").strftime("%Y-%m-%d")
     sources = [
         {
@@ -354,12 +362,22 @@ def register(subparsers, common) -> None:
     parser.add_argument(
         "--events", type=int, default=DEFAULT_EVENTS, help="about how many events (default 50000)"
     )
+    parser.add_argument(
+        "--until", type=_month, default=None, metavar="YYYY-MM", help="last month (default: last month)"
+    )
     parser.set_defaults(func=run)
+
+
+def _month(text: str) -> pd.Period:
+    try:
+        return pd.Period(text, "M")
+    except (ValueError, TypeError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month (YYYY-MM)") from None
 
 
 def run(args: argparse.Namespace) -> int:
     data_dir = store.resolve_data_dir(args.data_dir)
-    manifest = write_demo(data_dir, seed=args.seed, months=args.months, events=args.events)
+    manifest = write_demo(data_dir, seed=args.seed, months=args.months, events=args.events, until=args.until)
     rows = manifest["rows"]
     print(
         f"{SYNTHETIC_LABEL} written to {data_dir}: {rows['events']:,} events, {rows['flows']:,} flow rows "

@@ -14,7 +14,7 @@ import panel as pn
 import param
 
 from flowmon import geo, i18n
-from flowmon.datastore import INDICATOR_STREAM, DataStore
+from flowmon.datastore import ALL, DataStore
 from flowmon.views import map as maps
 from flowmon.views.style import HIGH_CONTRAST, SEQUENTIAL
 
@@ -64,7 +64,7 @@ class MapView(pn.viewable.Viewer):
         self.selection: hv.streams.Selection1D | None = None
         self._pane = pn.pane.HoloViews(self._build(), sizing_mode="stretch_width", height=self.height)
         self._note = pn.pane.HTML(self._geometry_note(), css_classes=["fm-note"], sizing_mode="stretch_width")
-        store.param.watch(self._update, ["view", "indicator"])
+        store.param.watch(self._update, "view")
 
     # --- geometry -------------------------------------------------------------------------------------
     @property
@@ -147,19 +147,20 @@ class MapView(pn.viewable.Viewer):
         return 1.6 if self.present else 1.0
 
     def _offices_now(self) -> pd.DataFrame:
-        return self._offices.assign(open=self.store.offices_open().to_numpy())
+        is_open = self.store.view.offices_open
+        return self._offices.assign(open=is_open.reindex(self._offices["code"]).fillna(True).to_numpy())
 
     def _unit(self) -> str:
-        return i18n.text(f"unit.{INDICATOR_STREAM[self.store.indicator]}", self.language)
+        return i18n.text(f"unit.{self.store.view.filters.map_stream}", self.language)
 
-    def _flow_elements(self, view: dict) -> tuple[hv.Overlay, hv.Overlay]:
+    def _flow_elements(self, view) -> tuple[hv.Overlay, hv.Overlay]:
         displacement = maps.flow_lines(self._displacement(view), self._points, scale=self._scale)
         returns = maps.return_arrows(
             self._returns(view), self._points, self.store.dataset.countries, scale=self._scale
         )
         return displacement, returns
 
-    def _flow_layers(self, view: dict) -> hv.Overlay:
+    def _flow_layers(self, view) -> hv.Overlay:
         layers = []
         for name, element in zip(("flow", "return"), self._flow_elements(view), strict=True):
             for i, layer in enumerate(element):
@@ -167,34 +168,27 @@ class MapView(pn.viewable.Viewer):
         return hv.Overlay(layers)
 
     # --- values ---------------------------------------------------------------------------------------
-    def _state_values(self, view: dict) -> pd.DataFrame:
-        stream = INDICATOR_STREAM[self.store.indicator]
-        table = view.get("departures" if self.store.indicator == "displacement_out" else "by_state")
-        if table is None or table.empty:
-            return pd.DataFrame({"pcode": [], "value": [], "suppressed": []})
-        rows = table[table["stream"] == stream]
-        return rows.rename(columns={"state_pcode": "pcode"})[["pcode", "value", "suppressed"]]
+    def _state_values(self, view) -> pd.DataFrame:
+        return view.map_values()
 
-    def _office_values(self, view: dict) -> pd.DataFrame:
-        stream = INDICATOR_STREAM[self.store.indicator]
+    def _office_values(self, view) -> pd.DataFrame:
+        stream = view.filters.map_stream
         stream = "caseload" if stream == "displacement" else stream
-        table = view.get("by_office")
-        if table is None or table.empty:
-            return pd.DataFrame({"office": [], "value": [], "suppressed": []})
+        table = view["by_office"]
         return table[table["stream"] == stream][["office", "value", "suppressed"]]
 
-    def _displacement(self, view: dict) -> pd.DataFrame:
+    def _displacement(self, view) -> pd.DataFrame:
         empty = pd.DataFrame({"origin_pcode": [], "destination_pcode": [], "value": []})
-        flows = view.get("state_flows")
-        if INDICATOR_STREAM[self.store.indicator] != "displacement" or flows is None or flows.empty:
+        flows = view["state_flows"]
+        if view.filters.map_stream != "displacement" or flows.empty:
             return empty
         # The largest movements carry the story; dozens of thin lines only hide the map.
         return flows.sort_values("value", ascending=False).head(25)
 
-    def _returns(self, view: dict) -> pd.DataFrame:
+    def _returns(self, view) -> pd.DataFrame:
         empty = pd.DataFrame({"state_pcode": [], "destination": [], "value": []})
-        flows = view.get("return_flows")
-        if self.store.indicator != "return" or flows is None or flows.empty:
+        flows = view["return_flows"]
+        if view.filters.indicator != "return" or flows.empty:
             return empty
         return flows
 
@@ -225,9 +219,18 @@ class MapView(pn.viewable.Viewer):
                     write_columns(handles["source"], data, replace=True)
 
     def _on_select(self, index: list[int]) -> None:
-        pcodes = [str(self.shapes["pcode"].iloc[i]) for i in index]
-        if pcodes != list(self.store.state):
-            self.store.state = pcodes
+        """A click on a state selects it; a click on the selected state (or beside the map) clears it.
+
+        The store is changed on the next tick, not inside the selection event: the map's sources are
+        rewritten by that change, and Bokeh refuses writes to a document while it is dispatching an event.
+        """
+        pcode = str(self.shapes["pcode"].iloc[index[0]]) if index else ALL
+        state = ALL if pcode == self.store.state else pcode
+        document = pn.state.curdoc
+        if document is not None and document.session_context is not None:
+            document.add_next_tick_callback(lambda: setattr(self.store, "state", state))
+        else:
+            self.store.state = state
 
     @param.depends("geometry", watch=True)
     def _rebuild(self) -> None:

@@ -3,7 +3,12 @@
 Two tables hold everything flowmon knows (DESIGN.md, "Canonical tables"):
 
 - ``events``: one row per case event (or per count of identical events) of the three programme streams;
-- ``flows``: displacement from one state to another, per DTM round.
+- ``flows``: displacement from one state to another, per DTM round; and displacement stocks (IDPs present
+  in a state at a round, DTM API and HDX stock files), whose ``origin_pcode`` is missing when the source does
+  not say where the people came from (unknown origin: such rows count for the state of displacement and the
+  totals, never as an origin -> destination pair). A stock's ``source`` names its operation and round
+  (``DTM API: <operation>, round <n>, <YYYY-MM-DD>``, see ``flowmon.ingest.stocks.parse_source``); each round
+  is a source with one date, so of several rounds only the latest counts (``flowmon.aggregate``).
 
 ``validate(df, table)`` returns the rows that conform, cast to the canonical dtypes, and a rejection table
 with one row per failing cell: ``row`` (the input's index label, which readers set to the row number the
@@ -220,7 +225,7 @@ def _schema(table: Table) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "period": pa.Column(checks=in_range),
-            "origin_pcode": _coded("origin_pcode"),
+            "origin_pcode": _coded("origin_pcode", nullable=True),
             "destination_pcode": _coded("destination_pcode"),
             "population_type": _coded("population_type"),
             "individuals": pa.Column(checks=pa.Check.ge(0, error="individuals must not be negative")),

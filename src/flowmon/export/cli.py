@@ -1,7 +1,8 @@
 """``flowmon export csv|html|png --out FILE [filters]``: a view of the dashboard as a file.
 
-Filters take the dashboard URL's names and formats, as options (``--office KRT,PZU --start 2024-01``) or as
-a copied query or URL (``--query "office=KRT&start=2024-01"``); an option given both ways wins over the query.
+Filters take the dashboard URL's names and formats, as options (``--office KRT --period 2024-Q1``) or as
+a copied query or URL (``--query "office=KRT&period=2024-Q1"``); an option given both ways wins over
+the query.
 """
 
 from __future__ import annotations
@@ -10,31 +11,24 @@ import argparse
 import sys
 from pathlib import Path
 
+from flowmon import filters
 from flowmon.export import view as views
 
 FORMATS = ("csv", "html", "png")
-# Option -> URL name (DataStore.to_query).
-FILTER_OPTIONS = {
-    "office": "office codes, comma-separated (KRT,PZU)",
-    "start": "first month (YYYY-MM)",
-    "end": "last month (YYYY-MM)",
-    "stream": "streams: caseload, return, referral, displacement (comma-separated)",
-    "nationality": "ISO3 codes, comma-separated",
-    "sex": "female, male, unknown",
-    "age_group": "0-17, 18-59, 60+, unknown",
-    "state": "state pcodes, comma-separated (SD01,SD02)",
-    "granularity": "trend periods: month, quarter or year",
-    "indicator": "what the map shows: caseload, return, referral, displacement_in, displacement_out",
-}
 
 
 def filter_options() -> argparse.ArgumentParser:
+    """One option per filter of ``flowmon.filters.FIELDS`` (the URL's names), plus --query and --k."""
     options = argparse.ArgumentParser(add_help=False)
     group = options.add_argument_group("view (the dashboard URL's names and formats)")
-    group.add_argument("--query", metavar="QUERY", help='a URL or its query: "office=KRT&start=2024-01"')
-    for name, text in FILTER_OPTIONS.items():
-        group.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar="VALUE", help=text)
-    group.add_argument("--k", type=int, default=None, help="suppression threshold (default $FLOWMON_K)")
+    group.add_argument("--query", metavar="QUERY", help='a URL or its query: "office=KRT&period=2024-Q1"')
+    for field in filters.FIELDS:
+        group.add_argument(
+            f"--{field.name.replace('_', '-')}", dest=field.name, metavar="VALUE", help=field.help
+        )
+    for name in filters.LEGACY_NAMES:  # old links' month range: mapped to the calendar period holding it
+        group.add_argument(f"--{name}", dest=name, metavar="YYYY-MM", help=argparse.SUPPRESS)
+    group.add_argument("--k", type=int, default=None, help="protection threshold (default $FLOWMON_K)")
     return options
 
 
@@ -65,16 +59,20 @@ def register(subparsers, common) -> None:
 
 def query_from_args(args: argparse.Namespace) -> dict[str, str]:
     query = views.parse_query(args.query) if args.query else {}
-    for name in FILTER_OPTIONS:
-        value = getattr(args, name, None)
-        if value is not None:
-            query[name] = value
+    options = {name: getattr(args, name) for name in filters.NAMES if getattr(args, name, None) is not None}
+    filters.Filters.from_query(options)  # options are strict; a pasted old link (--query) is mapped leniently
+    query.update(options)
+    for name in filters.LEGACY_NAMES:
+        if getattr(args, name, None) is not None:
+            query[name] = getattr(args, name)
     return query
 
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     session = views.session(args.data_dir, query_from_args(args), args.k)
+    for notice in session.notices:
+        print(f"flowmon export: {notice}", file=sys.stderr)
     if args.format == "csv":
         from flowmon.export.csv import write_csv
 
@@ -87,5 +85,5 @@ def run(args: argparse.Namespace) -> int:
         from flowmon.export.png import write_png
 
         write_png(session, out, width=args.width, height=args.height, chromium=args.chromium)
-    print(f"flowmon export {args.format}: {session.describe()} -> {out}", file=sys.stderr)
+    print(f"flowmon export {args.format}: {session.view.title} -> {out}", file=sys.stderr)
     return 0

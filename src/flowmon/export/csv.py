@@ -22,9 +22,10 @@ from urllib.parse import urlencode
 
 import pandas as pd
 
-from flowmon import aggregate, privacy
+from flowmon import privacy
 from flowmon.datastore import INDICATORS
 from flowmon.export import view as views
+from flowmon.filters import Filters
 from flowmon.views.style import STREAM_LABELS
 
 COLUMNS = (
@@ -70,12 +71,12 @@ def _rows(table: str, frame: pd.DataFrame, key: pd.Series, name: pd.Series) -> p
 
 def csv_table(session) -> pd.DataFrame:
     """The figures of ``session`` (a ``flowmon.datastore.DataStore``) as the rows of the CSV (``COLUMNS``)."""
-    view, dataset = session.view, session.dataset
+    view, dataset = session.view, session.dataset  # every figure comes from the session's ViewData
     states = dataset.states.set_index("pcode")["name_en"]
     offices = dataset.offices.set_index("code")["name"]
     parts = []
 
-    kpis = view["kpis"]
+    kpis = view.kpis
     parts.append(_rows("total", kpis, pd.Series("all", index=kpis.index), kpis["stream"].map(STREAM_LABELS)))
     state_tables = [("state", view["by_state"])]
     if "displacement_out" in INDICATORS:  # the map can show departures
@@ -87,7 +88,7 @@ def csv_table(session) -> pd.DataFrame:
     codes = by_office["office"].astype(str)
     parts.append(_rows("office", by_office, codes, codes.map(offices)))
     by_period = view["by_period"]
-    labels = [_period_key(pd.Timestamp(p), session.freq) for p in by_period["period"]]
+    labels = [_period_key(pd.Timestamp(p), view.filters.freq) for p in by_period["period"]]
     parts.append(
         _rows(
             "period",
@@ -102,8 +103,8 @@ def csv_table(session) -> pd.DataFrame:
         ("nationality", "nationality", countries),
         ("referred_to", "referred_to", None),
     ):
-        frame = view.get(f"by_{column}")
-        if frame is None or frame.empty:
+        frame = view[f"by_{column}"]
+        if frame.empty:
             continue
         keys = frame[column].astype(str)
         label = keys if names is None else keys.map(lambda code, names=names: names.get(code, code))
@@ -112,11 +113,11 @@ def csv_table(session) -> pd.DataFrame:
     if rows.empty:
         rows = pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS[:6]})
 
-    start, end = session.period
-    sources = views.provenance(dataset)
+    start, end = view.start, view.end
+    sources = views.provenance(view)
     rows["start"] = str(start) if start is not None else ""
     rows["end"] = str(end) if end is not None else ""
-    rows["query"] = urlencode(session.to_query(), safe=",")
+    rows["query"] = urlencode(view.filters.to_query(), safe=",")
     rows["source"] = rows["stream"].map(lambda s: sources.get(s, {}).get("source", "")).astype(object)
     rows["as_of"] = rows["stream"].map(lambda s: sources.get(s, {}).get("as_of", "")).astype(object)
     rows["synthetic"] = dataset.synthetic
@@ -135,15 +136,15 @@ def write_csv(session, path: str | os.PathLike) -> Path:
 
 def export_csv(
     data_dir: str | os.PathLike | None,
-    filters: aggregate.Filters | Mapping[str, str] | None,
+    filters: Filters | Mapping[str, str] | None,
     path: str | os.PathLike,
     *,
     indicator: str | None = None,
     granularity: str | None = None,
     k: int | None = None,
 ) -> Path:
-    """Write the CSV of the view ``filters`` select over ``data_dir`` (a ``Filters`` or URL-style names)."""
-    query = filters if isinstance(filters, Mapping) else views.query_of(filters)
+    """Write the CSV of the view ``filters`` select over ``data_dir`` (a ``Filters`` or URL names)."""
+    query = views.query_of(filters)
     query = {**query, **({"indicator": indicator} if indicator else {})}
     query = {**query, **({"granularity": granularity} if granularity else {})}
     return write_csv(views.session(data_dir, query, k), path)

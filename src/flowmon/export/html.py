@@ -23,7 +23,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import param
 from bokeh.embed import file_html
 from bokeh.events import DocumentReady
 from bokeh.layouts import column, row
@@ -44,11 +43,12 @@ from bokeh.models import (
 from bokeh.plotting import figure
 from bokeh.resources import Resources
 
-from flowmon import __version__, aggregate, i18n, privacy
-from flowmon.datastore import INDICATOR_STREAM, INDICATORS
+from flowmon import __version__, i18n, viewdata
+from flowmon.datastore import INDICATORS
 from flowmon.demo import SYNTHETIC_LABEL
 from flowmon.export import view as views
 from flowmon.export.frames import MapFrames, map_frames
+from flowmon.filters import INDICATOR_STREAM, Filters
 from flowmon.views import map as maps
 from flowmon.views.style import (
     BORDER_COLOR,
@@ -136,26 +136,10 @@ def _number(value: float) -> int | None:
     return None if math.isnan(value) else int(value)
 
 
-def _titles(session, indicators, months: tuple[str, ...]) -> dict[str, list[str]]:
-    """Per indicator, the title in words of each frame: the whole period, then each month."""
-    # describe() reads a session's indicator and period: ask a scratch copy, never the caller's session
-    # (which may be a live dashboard's, with widgets and the URL watching it).
-    scratch = session.__class__(session.dataset, operator_k=session.operator_k)
-    scratch.apply_query(session.to_query())
-    start, end = session.start, session.end
-    titles = {}
-    with param.parameterized.discard_events(scratch):  # no view to recompute for a title
-        for indicator in indicators:
-            titles[indicator] = []
-            for first, last in [(start, end), *((m, m) for m in months)]:
-                scratch.indicator, scratch.start, scratch.end = indicator, first, last
-                titles[indicator].append(scratch.describe())
-    return titles
-
-
 def _frame_names(session, months: tuple[str, ...]) -> list[str]:
     """What the player shows: the period ("January–June 2025"), then each month ("March 2025")."""
-    return [i18n.period_text(*session.period), *(i18n.month_name(pd.Period(m, "M")) for m in months)]
+    view = session.view
+    return [viewdata.period_words(view.filters.period), *(i18n.month_name(pd.Period(m, "M")) for m in months)]
 
 
 def _captions(months: tuple[str, ...]) -> list[str]:
@@ -166,7 +150,6 @@ def payload(session, frames: MapFrames, names: list[str]) -> dict:
     """What the page's JavaScript reads: frame names, state names, and per indicator its figures."""
     indicators = {}
     streams: dict[str, list[list[str]]] = {}
-    titles = _titles(session, frames.indicators, frames.months)
     for indicator, figures in frames.indicators.items():
         stream = INDICATOR_STREAM[indicator]
         streams.setdefault(stream, []).append([indicator, INDICATORS[indicator]])
@@ -178,7 +161,7 @@ def payload(session, frames: MapFrames, names: list[str]) -> dict:
             "values": [[_number(v) for v in row_] for row_ in figures.values],
             "suppressed": figures.suppressed.tolist(),
             "totals": [_number(v) for v in figures.totals],
-            "titles": [html.escape(t) for t in titles[indicator]],
+            "titles": [html.escape(t) for t in figures.titles],
             # One colour scale for all months (so that months compare), its own for the whole period.
             "high_period": _high(figures.values[0]),
             "high_month": _high(months),
@@ -224,8 +207,9 @@ def _shapes(session, geometry: str) -> tuple[gpd.GeoDataFrame, bool]:
 
 
 def _footer(session, streams: list[str], schematic: bool) -> str:
-    """Sources and "as of" dates of ``streams``, the suppression rule, other filters, the map, the export."""
-    sources = views.provenance(session.dataset)
+    """Sources and "as of" dates of ``streams``, the protection note, the map, the export."""
+    view = session.view
+    sources = views.provenance(view)
     lines = []
     shown = [s for s in dict.fromkeys(streams) if s in sources]
     if shown:
@@ -234,35 +218,20 @@ def _footer(session, streams: list[str], schematic: bool) -> str:
             for s in shown
         )
         lines.append(f"<b>Sources</b>: {html.escape(text)}.")
-    note = privacy.footnote(dict.fromkeys(streams), operator_k=session.operator_k)
     lines.append(
-        html.escape(note) + " Hatched grey states are hidden. The months and the whole period are protected "
-        "together: no hidden month is the period's figure minus the months shown."
+        html.escape(view.footnote) + " Hatched grey states are hidden. Each month shows exactly what the "
+        "dashboard shows for that month."
     )
-    other = _other_filters(session)
-    if other:
-        lines.append(f"<b>Filters</b>: {html.escape(other)}.")
     lines.append(
         "Map: schematic tiles, one equal hexagon per state (position and size are not geographic)."
         if schematic
         else "Map: OCHA COD-AB admin-1 boundaries."
     )
     lines.append(
-        f"Only aggregated, suppressed figures are in this file; no individual record. Exported by flowmon "
+        f"Only aggregated, protected figures are in this file; no individual record. Exported by flowmon "
         f"{__version__} on {dt.date.today():%d %B %Y}."
     )
     return "<br>".join(lines)
-
-
-def _other_filters(session) -> str:
-    """The filters the title does not say (it says the indicator, the period and the offices)."""
-    parts = []
-    for name, label in (("nationality", "nationality"), ("sex", "sex"), ("age_group", "age group"),
-                        ("state", "states")):  # fmt: skip
-        values = list(getattr(session, name))
-        if values:
-            parts.append(f"{label} {', '.join(values)}")
-    return "; ".join(parts)
 
 
 FONT = "Helvetica, Arial, sans-serif"
@@ -349,20 +318,22 @@ def _key(scale: float) -> Div:
 
 
 def build(session, *, controls: bool = True, width: int | None = None, height: int | None = None,
-          geometry: str = "auto"):  # fmt: skip
+          geometry: str = "auto", present: bool = False):  # fmt: skip
     """The Bokeh layout of the exported view, and the callback that draws it once the page is ready.
 
     Without ``width``/``height`` the layout fills the browser window. ``controls=False`` leaves out the
     selectors and the player (a picture for slides: one indicator, a projector's palette).
     """
     frames = map_frames(session)
-    if session.indicator not in frames.indicators:
-        raise ValueError(f"the map indicator {session.indicator!r} is not among the selected streams")
+    chosen = session.view.filters.indicator
+    if chosen not in frames.indicators:
+        raise ValueError(f"the map indicator {chosen!r} is not among the selected streams")
     shapes, schematic = _shapes(session, geometry)
     data = payload(session, frames, [maps.wrap(name) for name in shapes["name_en"].astype(str)])
     scale = (height or 1080) / 1080
-    first = data["indicators"][session.indicator]
-    palette = SEQUENTIAL if controls else HIGH_CONTRAST
+    first = data["indicators"][chosen]
+    # The dashboard's palette, or the projector's when the view comes from presentation mode.
+    palette = HIGH_CONTRAST if present else SEQUENTIAL
     high, unit = first["high_period"], first["unit"]
     fig, source, mapper, colorbar = _map(shapes, palette, high, unit, scale, toolbar=controls)
 
@@ -379,7 +350,7 @@ def build(session, *, controls: bool = True, width: int | None = None, height: i
     side_width = round(440 * scale)
     stream = Select(title="Stream", options=[[s, STREAM_LABELS[s]] for s in data["streams"]],
                     value=first["stream"], name="stream", width=side_width - 20)  # fmt: skip
-    indicator = Select(title="Map shows", options=data["streams"][first["stream"]], value=session.indicator,
+    indicator = Select(title="Map shows", options=data["streams"][first["stream"]], value=chosen,
                        name="indicator", width=side_width - 20)  # fmt: skip
     frame = Slider(start=0, end=len(frames.months), value=0, step=1, title=None, show_value=False,
                    name="frame", width=side_width - 20)  # fmt: skip
@@ -407,7 +378,7 @@ def build(session, *, controls: bool = True, width: int | None = None, height: i
     if controls:
         side += [frame, row(previous, play, following, whole), stream, indicator]
     parts = []
-    if session.dataset.synthetic:
+    if session.view.synthetic:
         emphasis = {"font-weight": "800", "letter-spacing": ".08em", "text-align": "center"}
         banner = _text("synthetic", 20 * scale, background="#b00020", color="#fff", padding="6px", **emphasis)
         banner.text = f"{SYNTHETIC_LABEL} — generated by flowmon demo, not real cases"
@@ -443,16 +414,17 @@ class _InlineOnly(Resources):
 
 
 def html_document(session, *, controls: bool = True, width: int | None = None, height: int | None = None,
-                  geometry: str = "auto") -> str:  # fmt: skip
+                  geometry: str = "auto", present: bool = False) -> str:  # fmt: skip
     """The whole HTML page (Bokeh's JavaScript inlined) for ``session``'s view."""
     from bokeh.document import Document
 
-    layout, ready = build(session, controls=controls, width=width, height=height, geometry=geometry)
+    layout, ready = build(session, controls=controls, width=width, height=height, geometry=geometry,
+                          present=present)  # fmt: skip
     document = Document()
     document.add_root(layout)
     document.js_on_event(DocumentReady, ready)
-    document.title = session.describe()
-    page = file_html(document, resources=_InlineOnly(mode="inline"), title=session.describe())
+    document.title = session.view.title
+    page = file_html(document, resources=_InlineOnly(mode="inline"), title=session.view.title)
     return page.replace("<head>", '<head>\n<meta name="generator" content="flowmon export html">', 1)
 
 
@@ -463,13 +435,12 @@ def write_html(session, path: str | os.PathLike, **options) -> Path:
 
 def export_html(
     data_dir: str | os.PathLike | None,
-    filters: aggregate.Filters | Mapping[str, str] | None,
+    filters: Filters | Mapping[str, str] | None,
     path: str | os.PathLike,
     *,
     indicator: str | None = None,
     k: int | None = None,
 ) -> Path:
     """Write the HTML of the view ``filters`` select over ``data_dir`` (a ``Filters`` or URL-style names)."""
-    query = filters if isinstance(filters, Mapping) else views.query_of(filters)
-    query = {**query, **({"indicator": indicator} if indicator else {})}
+    query = {**views.query_of(filters), **({"indicator": indicator} if indicator else {})}
     return write_html(views.session(data_dir, query, k), path)

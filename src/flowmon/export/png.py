@@ -19,9 +19,9 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from flowmon import aggregate
 from flowmon.export import view as views
 from flowmon.export.html import html_document
+from flowmon.filters import Filters
 
 CHROMIUM_ENV = "FLOWMON_CHROMIUM"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -127,9 +127,17 @@ def _local_only(route, refused: list[str]) -> None:
 
 
 def png_bytes(
-    session, *, width: int = 1920, height: int = 1080, chromium=None, geometry: str = "auto"
+    session,
+    *,
+    width: int = 1920,
+    height: int = 1080,
+    chromium=None,
+    geometry: str = "auto",
+    present: bool = False,
 ) -> bytes:
-    page = html_document(session, controls=False, width=width, height=height, geometry=geometry)
+    """The view drawn as a PNG, in the dashboard's palette (the projector's one with ``present``)."""
+    page = html_document(session, controls=False, width=width, height=height, geometry=geometry,
+                         present=present)  # fmt: skip
     return screenshot(page, width, height, chromium)
 
 
@@ -140,7 +148,7 @@ def write_png(session, path: str | os.PathLike, **options) -> Path:
 
 def export_png(
     data_dir: str | os.PathLike | None,
-    filters: aggregate.Filters | Mapping[str, str] | None,
+    filters: Filters | Mapping[str, str] | None,
     path: str | os.PathLike,
     *,
     width: int = 1920,
@@ -150,6 +158,5 @@ def export_png(
     chromium: str | os.PathLike | None = None,
 ) -> Path:
     """Write the PNG of the view ``filters`` select over ``data_dir`` (a ``Filters`` or URL-style names)."""
-    query = filters if isinstance(filters, Mapping) else views.query_of(filters)
-    query = {**query, **({"indicator": indicator} if indicator else {})}
+    query = {**views.query_of(filters), **({"indicator": indicator} if indicator else {})}
     return write_png(views.session(data_dir, query, k), path, width=width, height=height, chromium=chromium)

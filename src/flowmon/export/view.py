@@ -1,10 +1,10 @@
-"""Which view an export shows: URL-style filters turned into a session like the dashboard's.
+"""Which view an export shows: URL names turned into a session like the dashboard's.
 
 Every export goes through ``session``: the same ``DataStore`` the dashboard builds for a browser session, so
-an export has the dashboard's defaults (the last twelve months when no period is given), its checks (a month
-outside the data is an error that names it) and its aggregated, suppressed ``view``.
+an export has the dashboard's defaults (the latest year when no period is given), its mapping of old links to
+allowed views, and its ``view``, the ``ViewData`` every renderer draws.
 
-Filters are given with the URL's names and formats (``office=KRT,PZU``, ``start=2024-01``), as a mapping, a
+Filters are given with the URL's names and formats (``office=KRT``, ``period=2024-Q1``), as a mapping, a
 query string, or a whole copied URL.
 """
 
@@ -13,52 +13,26 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
-from flowmon import aggregate, store
+from flowmon import filters, store
 
-# The URL names an export understands, as the dashboard writes them (DataStore.to_query).
-QUERY_NAMES = (
-    "office",
-    "start",
-    "end",
-    "stream",
-    "nationality",
-    "sex",
-    "age_group",
-    "state",
-    "granularity",
-    "indicator",
-)
+QUERY_NAMES = filters.NAMES
 OPERATOR_K_ENV = "FLOWMON_K"
 
 
 def parse_query(text: str) -> dict[str, str]:
-    """``"office=KRT,PZU&start=2024-01"`` (or a whole URL, or ``?...``) as ``{"office": "KRT,PZU", ...}``.
-
-    A name given twice keeps its values joined by commas (``office=KRT&office=PZU``). Names that are not
-    filters (``present``, ``lang``) are dropped; an unknown name is an error, so that a typo is not ignored.
-    """
-    text = text.strip()
-    if "://" in text or text.startswith("/"):
-        text = urlsplit(text).query
-    text = text.lstrip("?")
-    parsed = parse_qs(text, keep_blank_values=False, strict_parsing=False)
-    ignored = {"present", "lang"}
-    unknown = sorted(set(parsed) - set(QUERY_NAMES) - ignored)
-    if unknown:
-        raise ValueError(f"query: unknown name {unknown[0]!r} (expected {', '.join(QUERY_NAMES)})")
-    return {name: ",".join(values) for name, values in parsed.items() if name in QUERY_NAMES}
+    """``"office=KRT&period=2024"`` (or a whole URL) as ``{"office": "KRT", ...}``; page settings dropped."""
+    query = filters.parse_query(text)
+    return {name: value for name, value in query.items() if name not in filters.PAGE_NAMES}
 
 
-def query_of(filters: aggregate.Filters | None = None, **settings: str | None) -> dict[str, str]:
-    """A ``Filters`` (as the dashboard has it) and view settings (granularity, indicator) as a query."""
-    query = dict((filters or aggregate.Filters()).to_query())
-    query.update({name: value for name, value in settings.items() if value})
-    unknown = sorted(set(query) - set(QUERY_NAMES))
-    if unknown:
-        raise ValueError(f"{unknown[0]!r} cannot be exported (export takes {', '.join(QUERY_NAMES)})")
-    return query
+def query_of(selected: filters.Filters | Mapping[str, str] | None = None) -> dict[str, str]:
+    """A ``Filters`` or URL names as URL names."""
+    if selected is None:
+        return {}
+    if isinstance(selected, filters.Filters):
+        return selected.to_query()
+    return dict(selected)
 
 
 def operator_k(k: int | None = None) -> int | None:
@@ -77,10 +51,10 @@ def operator_k(k: int | None = None) -> int | None:
 def session(
     data_dir: str | os.PathLike | None, query: Mapping[str, str | Iterable[str]], k: int | None = None
 ):
-    """A ``DataStore`` over ``data_dir`` set to ``query``: the view the dashboard would show for that URL.
+    """A ``DataStore`` over ``data_dir`` set to ``query``: the view the dashboard shows for that URL.
 
-    Raises ValueError naming the filter when a value is unknown or a month has no data, and when the folder
-    holds no data at all.
+    Its ``view`` (a ``flowmon.viewdata.ViewData``) is what every export draws. Raises ValueError naming the
+    filter when a name or value is unknown, and when the folder holds no data at all.
     """
     from flowmon.datastore import DataStore, open_dataset
 
@@ -93,19 +67,16 @@ def session(
             f"{folder} holds no data: run `flowmon demo --data-dir {folder}` or `flowmon ingest`"
         )
     query = {name: _text(value) for name, value in query.items() if _text(value)}
-    unknown = sorted(set(query) - set(QUERY_NAMES))
-    if unknown:
-        raise ValueError(f"unknown filter {unknown[0]!r} (expected {', '.join(QUERY_NAMES)})")
-    for name, allowed in (("granularity", ("month", "quarter", "year")), ("indicator", None)):
-        if name in query:
-            allowed = allowed or tuple(DataStore.param.indicator.objects)
-            if query[name] not in allowed:
-                raise ValueError(f"{name}: unknown value {query[name]!r} (expected {', '.join(allowed)})")
     session = DataStore(dataset, operator_k=operator_k(k))
+    period = query.get("period")
+    if (
+        period
+        and filters.period_span(period)
+        and period not in session.choices.periods[filters.period_kind(period)]
+    ):
+        months = dataset.months
+        raise ValueError(f"period: no data for {period} (the data covers {months[0]} to {months[-1]})")
     session.apply_query(query)
-    if session.error:
-        raise ValueError(session.error)
-    _show_a_selected_stream(session)
     return session
 
 
@@ -117,37 +88,29 @@ def _text(value: str | Iterable[str] | None) -> str:
     return ",".join(str(v).strip() for v in value if str(v).strip())
 
 
-def _show_a_selected_stream(session) -> None:
-    """When the streams are filtered, the map must show one of them (not the default caseload)."""
-    from flowmon.datastore import INDICATOR_STREAM
-
-    selected = session.filters.event_streams() + (("displacement",) if session.filters.displacement else ())
-    if INDICATOR_STREAM[session.indicator] in selected:
-        return
-    for indicator, stream in INDICATOR_STREAM.items():
-        if stream in selected:
-            session.indicator = indicator
-            return
-
-
 def default_name(session, suffix: str) -> Path:
-    """A file name that says what is in it: ``flowmon_return_2025-01_2025-06.csv``."""
-    start, end = session.period
-    return Path(f"flowmon_{session.indicator}_{start}_{end}{suffix}")
+    """A file name that says what is in it: every filter of the view, ``flowmon_return_2025-Q1_KRT.csv``."""
+    chosen = session.view.filters
+    parts = [chosen.indicator, chosen.period or "all"]
+    parts += [
+        str(getattr(chosen, f.name))
+        for f in filters.FIELDS
+        if f.name not in ("period", "indicator", "granularity", "stream") and getattr(chosen, f.name)
+    ]
+    if chosen.stream:
+        parts.append("+".join(chosen.stream))
+    return Path("_".join(["flowmon", *parts]).replace("/", "-") + suffix)
 
 
-def provenance(dataset) -> dict[str, dict[str, str]]:
-    """Per stream: its source files (``source``, "; "-joined) and the latest "as of" date (``as_of``)."""
+def provenance(view) -> dict[str, dict[str, str]]:
+    """Per stream of a ViewData: its source files (``source``, "; "-joined) and latest "as of" (``as_of``)."""
     found: dict[str, dict[str, list[str]]] = {}
-    for source in dataset.sources():
-        stream = str(source.get("stream") or "")
-        name = Path(str(source.get("path") or "")).name or str(source.get("path") or "unknown source")
-        as_of = str(source.get("as_of") or (source.get("ingested_at") or "")[:10])
-        entry = found.setdefault(stream, {"source": [], "as_of": []})
-        if name not in entry["source"]:
-            entry["source"].append(name)
-        if as_of:
-            entry["as_of"].append(as_of)
+    for source in view.sources:
+        entry = found.setdefault(source["stream"], {"source": [], "as_of": []})
+        if source["source"] not in entry["source"]:
+            entry["source"].append(source["source"])
+        if source["as_of"]:
+            entry["as_of"].append(source["as_of"])
     return {
         stream: {"source": "; ".join(entry["source"]), "as_of": max(entry["as_of"], default="")}
         for stream, entry in found.items()
@@ -159,7 +122,8 @@ def write_export(path: str | os.PathLike, content: str | bytes) -> Path:
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder: give a file name with --out")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():  # a mistyped folder is refused, not created
+        raise FileNotFoundError(f"{path.parent}: no such folder (create it first, or choose another --out)")
     text = content if isinstance(content, str) else None
     if text is not None:
         store.write_text_atomic(path, text)

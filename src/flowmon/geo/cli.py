@@ -16,6 +16,7 @@ from flowmon.geo.boundaries import (
     fetch_boundaries,
     import_boundaries,
 )
+from flowmon.geo.gazetteer import states
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
@@ -33,30 +34,52 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     importing = actions.add_parser(
         "import",
         parents=[after_action],
-        help="install boundaries from a file (GeoJSON, shapefile, zipped shapefile, GeoPackage)",
+        help="install boundaries from a file (GeoJSON, TopoJSON, shapefile or zip, GeoPackage, GeoParquet)",
+        description="Check, simplify and install admin-1 boundaries (OCHA COD-AB for Sudan, SD01-SD19) from "
+        "a GeoJSON, TopoJSON, shapefile (or zip), GeoPackage or GeoParquet file into the data folder; an "
+        "admin-2 file is dissolved to states.",
     )
-    importing.add_argument("file", help="the COD-AB admin-1 file")
+    importing.add_argument("file", help="the admin-1 (or admin-2, dissolved to states) boundary file")
     importing.add_argument("--layer", default=None, help="the admin-1 layer (default: found automatically)")
     importing.add_argument(
         "--tolerance",
         type=float,
+        metavar="DEGREES",
         default=DEFAULT_TOLERANCE,
         help=f"simplification tolerance in degrees (default {DEFAULT_TOLERANCE})",
     )
     importing.set_defaults(func=run)
 
     fetching = actions.add_parser(
-        "fetch", parents=[after_action], help="download and install from HDX (CKAN API)"
+        "fetch",
+        parents=[after_action],
+        help="download and install from HDX (CKAN API)",
+        description="Download Sudan's COD-AB admin-1 boundaries from HDX and install them (needs the "
+        "internet).",
     )
-    fetching.add_argument("--base-url", default=HDX_URL, help=f"the CKAN portal (default {HDX_URL})")
-    fetching.add_argument("--dataset", default=DATASET_ID, help=f"the dataset (default {DATASET_ID})")
     fetching.add_argument(
-        "--timeout", type=float, default=30.0, help="seconds to wait for an answer (default 30)"
+        "--base-url", default=HDX_URL, metavar="URL", help=f"the CKAN portal (default {HDX_URL})"
     )
-    fetching.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, help="as for import")
+    fetching.add_argument(
+        "--dataset", default=DATASET_ID, metavar="ID", help=f"the dataset (default {DATASET_ID})"
+    )
+    fetching.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="seconds to wait for an answer (default 30)",
+    )
+    fetching.add_argument(
+        "--tolerance", type=float, metavar="DEGREES", default=DEFAULT_TOLERANCE, help="as for import"
+    )
     fetching.set_defaults(func=run)
 
-    status = actions.add_parser("status", parents=[after_action], help="show the installed boundaries")
+    status = actions.add_parser(
+        "status", parents=[after_action], help="show the installed boundaries",
+        description="Show which boundaries the data folder holds: official (source, date) or the schematic "
+        "map.",
+    )  # fmt: skip
     status.set_defaults(func=run)
 
 
@@ -81,6 +104,14 @@ def describe(info: dict | None, data_dir) -> str:
         f"repaired:  {'; '.join(info.get('repaired') or []) or 'nothing'}",
     ]
     lines += [f"note:      {note}" for note in info.get("notes", [])]
+    missing = info.get("missing") or []
+    if missing:
+        names = states().set_index("pcode")["name_en"]
+        listed = ", ".join(f"{pcode} {names.get(pcode, '')}".strip() for pcode in missing)
+        lines.append(
+            f"warning:   no boundary in this file for {listed}: the map marks "
+            f"{'it' if len(missing) == 1 else 'them'} so; figures stay in tables and KPIs"
+        )
     return "\n".join(lines)
 
 

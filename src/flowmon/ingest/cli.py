@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from flowmon import schema, store
 from flowmon.ingest.pipeline import ingest_files
@@ -24,15 +25,20 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "stream", choices=schema.ALL_STREAMS, metavar="STREAM", help=", ".join(schema.ALL_STREAMS)
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="CSV or XLSX exports")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="CSV, XLSX or JSON (DTM API) exports")
     parser.add_argument("--report", metavar="REPORT.json", help="write the report as JSON")
     parser.add_argument(
         "--sheet", metavar="NAME", help="the workbook sheet to read (default: the first data sheet)"
     )
     parser.add_argument(
         "--period",
-        metavar="YYYY-MM",
-        help="the round of a DTM file (or the month of a case file without dates)",
+        metavar="DATE",
+        help="the round of a DTM file, YYYY-MM or YYYY-MM-DD (or the month of a case file without dates)",
+    )
+    parser.add_argument(
+        "--operation",
+        metavar="NAME",
+        help="the DTM operation to store from a file that holds several (the message lists them)",
     )
     parser.add_argument(
         "--date-order",
@@ -43,6 +49,11 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    for file in args.files:  # before any note about the store: a typo in a name is the whole story
+        if not Path(file).is_file():
+            raise FileNotFoundError(
+                f"{file}: no such file" if not Path(file).exists() else f"{file} is a folder"
+            )
     result = ingest_files(
         args.stream,
         args.files,
@@ -50,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         period=args.period,
         sheet=args.sheet,
         date_order=args.date_order,
+        operation=args.operation,
     )
     print(result.summary())
     if args.report:

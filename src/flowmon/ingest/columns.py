@@ -105,6 +105,28 @@ def column_field(text: object, stream: str) -> tuple[str, int] | None:
     return None
 
 
+@cache
+def _spellings() -> dict[tuple[str, str], tuple[str, ...]]:
+    text = resources.files("flowmon.ingest").joinpath(SYNONYMS_FILE)
+    with resources.as_file(text) as path:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table = table[table["kind"] == "column"]
+    out: dict[tuple[str, str], list[str]] = {}
+    for scope, field, synonym in zip(table["stream"], table["field"], table["synonym"], strict=True):
+        out.setdefault((scope, field), []).append(synonym)
+    return {key: tuple(found) for key, found in out.items()}
+
+
+def spellings(field: str, stream: str) -> list[str]:
+    """The column names (as written in the synonyms file) that feed ``field`` for ``stream``, for messages."""
+    return [
+        s
+        for (scope, name), found in _spellings().items()
+        if name == field and _applies(scope, stream)
+        for s in found
+    ]
+
+
 def known_header(text: object) -> bool:
     """Whether a header text is a known column name of any stream (used to find the header row)."""
     key = normalise_hxl(str(text)) if is_hxl(text) else normalise(text)

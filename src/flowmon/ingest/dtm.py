@@ -155,19 +155,59 @@ def _repeats(keys: pd.DataFrame, valid: pd.Series) -> pd.Series:
     return pd.Series(merged[label + "_first"].to_numpy(), index=merged[label].to_numpy(), dtype=object)
 
 
-def parse_dtm(raw: RawTable, *, period: pd.Timestamp | None = None) -> ParsedFlows:
+def parse_dtm(
+    raw: RawTable, *, period: pd.Timestamp | None = None, operation: str | None = None
+) -> ParsedFlows:
+    """Read a DTM file into flows: a stock table (DTM API layouts, or states with IDPs and no origin), a long
+    table (origin and destination columns) or a matrix (one column per state of origin)."""
+    from flowmon.ingest import stocks  # it builds on this module's helpers
+
     mapping = columns.map_columns(raw.header, raw.hxl, schema.DISPLACEMENT)
     present = mapping.fields
-    if "origin" in present or "origin_pcode" in present:
-        return _parse_long(raw, present, period)
-    return _parse_matrix(raw, present, period)
+    raw, scope_notes = stocks.sudan_rows(raw, present)
+    if stocks.is_stock_table(present):
+        parsed = stocks.parse_stocks(raw, present, period, operation)
+    elif "origin" in present or "origin_pcode" in present:
+        parsed = _parse_long(raw, present, period)
+    elif _origin_columns(raw, present)[0] or not ({"destination", "destination_pcode"} & set(present)):
+        parsed = _parse_matrix(raw, present, period)
+    elif "individuals" in present:
+        parsed = stocks.parse_stocks(raw, present, period, operation)
+    else:
+        parsed = _parse_matrix(raw, present, period)
+    if operation is not None and not stocks.is_stock_table(present):
+        parsed.notes.append(f"--operation {operation!r} ignored: this file has no operation column")
+    parsed.notes[:0] = scope_notes
+    return parsed
+
+
+# What each field is called in the messages that say a column is missing.
+FIELD_WORDS = {
+    "destination": "the state of displacement (name)",
+    "destination_pcode": "its pcode",
+    "origin": "the state of origin (name)",
+    "origin_pcode": "its pcode",
+    "individuals": "the number of people",
+}
 
 
 def _require(raw: RawTable, present: dict[str, int], *groups: tuple[str, ...]) -> None:
     missing = [g for g in groups if not any(name in present for name in g)]
     if missing:
-        names = "; ".join(" or ".join(n.replace("_", " ") for n in g) for g in missing)
-        raise NothingUsable(f"{raw.path}: no column for {names}")
+        raise NothingUsable(f"{raw.path}: {missing_columns(raw, missing)}")
+
+
+def missing_columns(raw: RawTable, groups: list[tuple[str, ...]]) -> str:
+    """What was looked for and what is there: "no column for X (looked for A, B, ...); the file's columns"."""
+    parts = []
+    for group in groups:
+        words = " or ".join(FIELD_WORDS.get(n, n.replace("_", " ")) for n in group)
+        spellings = [s for n in group for s in columns.spellings(n, schema.DISPLACEMENT)]
+        shown = ", ".join(spellings[:8]) + (", ..." if len(spellings) > 8 else "")
+        parts.append(f"no column for {words} (looked for {shown})")
+    found = [h for h in raw.header if h] or [t for t in (raw.hxl or []) if t]
+    listed = ", ".join(found[:12]) + (f" and {len(found) - 12} more" if len(found) > 12 else "")
+    return "; ".join(parts) + f"; the file's columns: {listed or 'none'}"
 
 
 def _origin_columns(raw: RawTable, present: dict[str, int]) -> tuple[list[int], list[int]]:
@@ -178,13 +218,37 @@ def _origin_columns(raw: RawTable, present: dict[str, int]) -> tuple[list[int], 
         if position in used or not header:
             continue
         group = groups[position] if position < len(groups) else ""
+        key = columns.normalise(header)
         if "origin" in group:
             origins.append(position)
-        elif "nationality" in group or columns.normalise(header) in {"sudanese", "non sudanese"}:
+        elif "nationality" in group or key in NATIONALITY_HEADERS:
             nationalities.append(position)
         elif not group and values.parse_state(header)[0] is not None:
             origins.append(position)
+        elif not group and _origin_prefixed(key):
+            origins.append(position)  # analysts' wide tables: origin_aj_jazirah, from_khartoum
     return origins, nationalities
+
+
+NATIONALITY_HEADERS = frozenset({"sudanese", "non sudanese", "sudanese nationals", "non sudanese nationals"})
+_ORIGIN_PREFIXES = ("origin ", "from ", "state of origin ")
+
+
+def _origin_prefixed(key: str) -> bool:
+    return any(key.startswith(p) and values.parse_state(key[len(p) :])[0] for p in _ORIGIN_PREFIXES)
+
+
+def _origin_state(header: str) -> tuple[str | None, str | None]:
+    """The state an origin column names: ``Khartoum``, or ``origin_khartoum`` in an analyst's table."""
+    code, problem = values.parse_state(header)
+    if code is None:
+        key = columns.normalise(header)
+        for prefix in _ORIGIN_PREFIXES:
+            if key.startswith(prefix):
+                found = values.parse_state(key[len(prefix) :])
+                if found[0] is not None:
+                    return found
+    return code, problem
 
 
 def _parse_matrix(raw: RawTable, present: dict[str, int], period: pd.Timestamp | None) -> ParsedFlows:
@@ -192,12 +256,15 @@ def _parse_matrix(raw: RawTable, present: dict[str, int], period: pd.Timestamp |
     origins, nationalities = _origin_columns(raw, present)
     if not origins:
         raise NothingUsable(
-            f"{raw.path}: no state-of-origin columns (state names as headers, under a group label with "
-            "'origin') and no origin column"
+            f"{raw.path}: no state of origin: neither an origin column nor one column per state of origin "
+            "(state names as headers, under a group label with 'origin', or origin_<state>); "
+            + missing_columns(raw, [("individuals",)] if "individuals" not in present else []).removeprefix(
+                "; "
+            )
         )
     when, notes = round_date(raw, period)
     if when is None:
-        raise NothingUsable(f"{raw.path}: no round date in the title or file name; give --period YYYY-MM")
+        raise NothingUsable(f"{raw.path}: no round date in the title or file name; give --period YYYY-MM-DD")
 
     index = raw.data.index
     problems: list[pd.DataFrame] = []
@@ -210,7 +277,7 @@ def _parse_matrix(raw: RawTable, present: dict[str, int], period: pd.Timestamp |
     origin_codes, cells = {}, {}
     for position in origins:
         header = raw.header[position]
-        code, problem = values.parse_state(header)
+        code, problem = _origin_state(header)
         if problem:
             unmatched[header] += 1
         cells[position] = _numbers(raw, position, problems, blank_is_zero=True)
@@ -410,7 +477,7 @@ def _parse_long(raw: RawTable, present: dict[str, int], period: pd.Timestamp | N
         if found is None:
             raise NothingUsable(
                 f"{raw.path}: no date column and no round date in the title or file name; "
-                "give --period YYYY-MM"
+                "give --period YYYY-MM-DD"
             )
         when = pd.Series(found, index=index, dtype=object)
     if "population_type" in present:

@@ -12,6 +12,7 @@ conflict when they do not).
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -46,13 +47,16 @@ class IngestResult:
 
 
 def parse_period(period: str | pd.Timestamp | None) -> pd.Timestamp | None:
-    """``YYYY-MM`` (or a date) as the first day of that month."""
+    """``YYYY-MM`` as the first day of that month, ``YYYY-MM-DD`` as that day (a DTM round's date)."""
     if period is None or isinstance(period, pd.Timestamp):
         return period
+    text = str(period).strip()
     try:
-        return pd.Period(str(period), freq="M").to_timestamp()
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return pd.Timestamp(text)
+        return pd.Period(text, freq="M").to_timestamp()
     except ValueError as error:
-        raise ValueError(f"--period {period!r}: expected YYYY-MM") from error
+        raise ValueError(f"--period {period!r}: expected YYYY-MM or YYYY-MM-DD") from error
 
 
 def _progress(rows: int, name: str, wanted: bool | None):
@@ -76,7 +80,7 @@ class _Seen:
             self.rows = pd.Series(0, index=hashes.to_numpy(), dtype="int64")
         else:
             self.flows = existing[[*dtm.KEY, "individuals", "households", "source"]].copy()
-            self.flows["origin"] = "already stored from " + existing["source"].astype(str)
+            self.flows["whence"] = "already stored from " + existing["source"].astype(str)
 
     def events(self, accepted: pd.DataFrame, header: str, path: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         hashes = pd.Series(_row_hashes(accepted).to_numpy(), index=accepted.index)
@@ -116,36 +120,109 @@ class _Seen:
             return "duplicate of a record already stored (same record id and content)"
         return f"duplicate of row {row} of {file} (same record id and content)"
 
-    def flow_rows(self, accepted: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        merged = accepted.merge(self.flows, on=dtm.KEY, how="inner", suffixes=("", "_stored"))
-        if merged.empty:
-            kept, rejections = accepted, schema.empty_rejections()
-        else:
-            same = (merged["individuals"] == merged["individuals_stored"]) & (
-                merged["households"].fillna(-1) == merged["households_stored"].fillna(-1)
+    def judge_flows(self, accepted: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+        """Keep the new rounds of ``accepted`` (canonical flows, ``row``, ``column``); judge the others.
+
+        Rows are summed to state pairs first, so a locality-level file and a state-level file of the same
+        round compare figure for figure. A state of displacement in a round already stored (or given earlier
+        in this run) is a duplicate when every figure agrees (a note: nothing stored again) and a conflict
+        otherwise (its rows are rejected, with both figures). Returns kept rows, rejections and notes.
+        """
+        if accepted.empty:
+            return accepted, schema.empty_rejections(), []
+        pairs = dtm.aggregate_flows(accepted)
+        keyed = _keyed(pairs)
+        known = _keyed(self.flows)
+        groups = keyed[GROUP].drop_duplicates()
+        overlap = groups.merge(known[GROUP].drop_duplicates(), on=GROUP)
+        notes: list[str] = []
+        rejections = schema.empty_rejections()
+        judged = pd.DataFrame(columns=[*GROUP, "verdict"])
+        if len(overlap):
+            mine = keyed.merge(overlap, on=GROUP)
+            theirs = known.merge(overlap, on=GROUP)
+            both = mine.merge(theirs, on=KEY_TEXT, how="outer", suffixes=("", "_stored"))
+            for column in ("individuals", "individuals_stored"):
+                both[column] = both[column].fillna(0)
+            both["same"] = (both["individuals"] == both["individuals_stored"]) & (
+                both["households"].isna()
+                | both["households_stored"].isna()
+                | (both["households"] == both["households_stored"])
             )
-            reason = merged["origin"].where(same, "a different figure for this round is " + merged["origin"])
-            merged = merged.assign(reason=("duplicate: " + reason).where(same, "conflict: " + reason))
-            merged = merged.drop_duplicates("row")
-            rejections = pd.DataFrame(
-                {
-                    "row": merged["row"].to_numpy(),
-                    "column": merged["column"].to_numpy(dtype=object) if "column" in merged else None,
-                    "value": merged["individuals"].astype(str).to_numpy(dtype=object),
-                    "reason": merged["reason"].to_numpy(dtype=object),
-                }
+            per_group = both.groupby(GROUP, sort=False).agg(
+                same=("same", "all"),
+                mine=("individuals", "sum"),
+                theirs=("individuals_stored", "sum"),
+                whence=("whence", "first"),
             )
-            kept = accepted[~accepted["row"].isin(merged["row"])]
-        self.flows = pd.concat(
-            [
-                self.flows,
-                kept[[*dtm.KEY, "individuals", "households", "source"]].assign(
-                    origin="given earlier in this run"
-                ),
-            ],
-            ignore_index=True,
+            per_group = per_group.reset_index()
+            per_group["verdict"] = per_group["same"].map({True: "duplicate", False: "conflict"})
+            judged = per_group
+            notes += _duplicate_notes(per_group[per_group["same"]], pairs, keyed)
+            conflicts = per_group[~per_group["same"]]
+            if len(conflicts):
+                rows = _keyed(accepted).merge(conflicts, on=GROUP)
+                rejections = pd.DataFrame(
+                    {
+                        "row": rows["row"].to_numpy(),
+                        "column": rows["column"].to_numpy(dtype=object),
+                        "value": rows["individuals"].astype("Int64").astype(str).to_numpy(dtype=object),
+                        "reason": [
+                            f"conflict: {d} in the round of {p}: this file gives {int(m):,} people in all, "
+                            f"{int(t):,} are {o}; the row is not stored"
+                            for d, p, m, t, o in zip(
+                                rows["destination_pcode"], rows["period"], rows["mine"], rows["theirs"],
+                                rows["whence"], strict=True,
+                            )
+                        ],
+                    }
+                ).drop_duplicates("row")  # fmt: skip
+        settled = _keyed(accepted).merge(judged[GROUP], on=GROUP, how="left", indicator=True)
+        kept = accepted[(settled["_merge"] == "left_only").to_numpy()]
+        new_pairs = dtm.aggregate_flows(kept) if len(kept) else kept
+        if len(new_pairs):
+            self.flows = pd.concat(
+                [self.flows, new_pairs[[*dtm.KEY, "individuals", "households", "source"]].assign(
+                    whence=f"given earlier in this run by {label}")],
+                ignore_index=True,
+            )  # fmt: skip
+        return kept, rejections, notes
+
+
+GROUP = ["period", "destination_pcode", "population_type"]
+KEY_TEXT = [*GROUP, "origin"]
+
+
+def _keyed(flows: pd.DataFrame) -> pd.DataFrame:
+    """Flows with plain comparable keys: the round's date, pcodes as text, "?" for an unknown origin."""
+    out = pd.DataFrame(index=flows.index)
+    out["period"] = pd.to_datetime(flows["period"]).dt.strftime("%Y-%m-%d").to_numpy()
+    out["destination_pcode"] = flows["destination_pcode"].astype("object").to_numpy()
+    out["population_type"] = flows["population_type"].astype("object").to_numpy()
+    out["origin"] = flows["origin_pcode"].astype("object").fillna("?").to_numpy()
+    out["individuals"] = pd.to_numeric(flows["individuals"]).to_numpy()
+    out["households"] = pd.to_numeric(flows["households"]).astype("Float64").to_numpy()
+    for column in ("row", "column", "source"):
+        if column in flows.columns:
+            out[column] = flows[column].to_numpy()
+    if "whence" in flows.columns:
+        out["whence"] = flows["whence"].to_numpy()
+    return out
+
+
+def _duplicate_notes(duplicates: pd.DataFrame, pairs: pd.DataFrame, keyed: pd.DataFrame) -> list[str]:
+    notes = []
+    for (period, whence), group in duplicates.groupby(["period", "whence"], sort=True):
+        states = len(group)
+        count = int(keyed.merge(group[GROUP], on=GROUP).shape[0])
+        where = whence.replace("given earlier", "are given earlier").replace(
+            "already stored", "are already stored"
         )
-        return kept, rejections
+        notes.append(
+            f"the round of {period}: its {count:,} state pairs ({states} states of displacement) {where} "
+            "with the same figures: not stored again"
+        )
+    return notes
 
 
 def _row_hashes(events: pd.DataFrame) -> pd.Series:
@@ -165,16 +242,24 @@ def _ingest_cases(raw, stream, period, date_order, seen: _Seen, progress, path_l
     return accepted, rejections, parsed.unmatched, parsed.notes
 
 
-def _ingest_flows(raw, period, seen: _Seen):
-    parsed = dtm.parse_dtm(raw, period=period)
+def _read_flows(raw, period, operation):
+    """Phase one for DTM files: parse and check one file (its duplicates are judged once all are read)."""
+    parsed = dtm.parse_dtm(raw, period=period, operation=operation)
     accepted, rejections = dtm.validate_flows(parsed)
     accepted = accepted.merge(parsed.flows[["row", "column"]].drop_duplicates("row"), on="row", how="left")
-    accepted, conflicts = seen.flow_rows(accepted)
-    rejections = pd.concat([rejections, conflicts], ignore_index=True)
-    rows_rejected = set(rejections["row"].dropna())
-    accepted = accepted[~accepted["row"].isin(rows_rejected)]
-    flows = dtm.aggregate_flows(accepted) if parsed.aggregate else schema.conform(accepted, "flows")
-    return flows, rejections, parsed.unmatched, parsed.notes, parsed.rows
+    return accepted, rejections, parsed.unmatched, parsed.notes, parsed.rows
+
+
+@dataclass
+class _Pending:
+    """A file read and checked, waiting for the duplicate judgment and the commit."""
+
+    report: FileReport
+    path: Path
+    digest: str
+    sheet: str | None
+    accepted: pd.DataFrame
+    rejections: pd.DataFrame
 
 
 def ingest_files(
@@ -185,16 +270,17 @@ def ingest_files(
     sheet: str | None = None,
     *,
     date_order: str | None = None,
+    operation: str | None = None,
     progress: bool | None = None,
     synthetic: bool = False,
 ) -> IngestResult:
     """Ingest exports of one stream into the store at ``data_dir``; see the module docstring for the rules.
 
-    ``stream`` is caseload, return, referral or displacement; ``period`` (YYYY-MM) dates a DTM round (or the
-    rows of a case export without a date column); ``sheet`` picks a workbook sheet; ``date_order`` ("DMY" or
-    "MDY") overrides the day/month order found in the data; ``progress`` forces the progress bar on or off
-    (default: on for files over a few thousand rows); ``synthetic`` marks the sources (and the store) as
-    synthetic data.
+    ``stream`` is caseload, return, referral or displacement; ``period`` (YYYY-MM or YYYY-MM-DD) dates a DTM
+    round (or the rows of a case export without a date column); ``sheet`` picks a workbook sheet;
+    ``date_order`` ("DMY" or "MDY") overrides the day/month order found in the data; ``operation`` picks the
+    DTM operation of a file that holds several; ``progress`` forces the progress bar on or off (default: on
+    for files over a few thousand rows); ``synthetic`` marks the sources (and the store) as synthetic data.
     """
     if stream not in schema.ALL_STREAMS:
         raise ValueError(f"unknown stream {stream!r}; expected one of {', '.join(schema.ALL_STREAMS)}")
@@ -208,8 +294,7 @@ def ingest_files(
     seen = _Seen(table, existing)
 
     reports: list[FileReport] = []
-    new_parts: list[pd.DataFrame] = []
-    sources: list[dict] = []
+    pending: list[_Pending] = []
     run_hashes: set[str] = set()
     for path in map(Path, paths):
         report = FileReport(path=str(path), stream=stream)
@@ -239,40 +324,55 @@ def ingest_files(
                     raw, stream, period, date_order, seen, progress, path.name
                 )
             else:
-                accepted, rejections, unmatched, notes, report.rows = _ingest_flows(raw, period, seen)
+                accepted, rejections, unmatched, notes, report.rows = _read_flows(raw, period, operation)
                 report.rows += len(raw.problems)
         except (readers.UnreadableFile, cases.NothingUsable) as error:
-            report.fatal = str(error)
-            report.rejections = [{"row": None, "column": None, "value": None, "reason": str(error)}]
+            report.fatal = _without_path(str(error), path)
+            report.rejections = [{"row": None, "column": None, "value": None, "reason": report.fatal}]
             report.rejected = report.rows  # none of the rows can be used
             continue
         problems = pd.DataFrame(raw.problems, columns=list(schema.REJECTION_COLUMNS))
         rejections = pd.concat([problems, rejections], ignore_index=True) if len(problems) else rejections
         report.notes.extend(notes)
+        report.unmatched_names = dict(sorted(unmatched.items(), key=lambda item: (-item[1], item[0])))
+        pending.append(_Pending(report, path, digest, raw.sheet, accepted, rejections))
+
+    # Phase two, once every file is read: DTM rounds are judged against the store and the earlier files.
+    new_parts: list[pd.DataFrame] = []
+    sources: list[dict] = []
+    for item in pending:
+        report, accepted, rejections = item.report, item.accepted, item.rejections
+        if table == "flows":
+            accepted = accepted[~accepted["row"].isin(set(rejections["row"].dropna()))]
+            accepted, conflicts, notes = seen.judge_flows(accepted, item.path.name)
+            rejections = pd.concat([rejections, conflicts], ignore_index=True)
+            report.notes.extend(notes)
+            accepted = accepted[~accepted["row"].isin(set(rejections["row"].dropna()))]
+            accepted = dtm.aggregate_flows(accepted) if len(accepted) else schema.empty("flows")
         report.rejections = rejection_records(rejections)
         report.rejected = int(rejections["row"].dropna().nunique())
         report.accepted = report.rows - report.rejected
-        report.unmatched_names = dict(sorted(unmatched.items(), key=lambda item: (-item[1], item[0])))
         if report.rows == 0:
             report.fatal = "no data rows below the header"
         elif report.accepted == 0:
             report.fatal = "no row is usable"
-        if report.fatal:
+        if report.fatal or accepted.empty:
             continue
         new_parts.append(accepted)
         sources.append(
             {
-                "path": str(path.resolve()),
-                "sha256": digest,
+                "path": str(item.path.resolve()),
+                "sha256": item.digest,
                 "stream": stream,
                 "table": table,
-                "sheet": raw.sheet,
+                "sheet": item.sheet,
                 "rows": report.rows,
                 "accepted": report.accepted,
                 "rejected": report.rejected,
                 "ingested_at": store.now(),
                 "synthetic": synthetic,
                 "as_of": _as_of(accepted, table),
+                **({"operation": operation} if operation and table == "flows" else {}),
             }
         )
 
@@ -294,6 +394,11 @@ def ingest_files(
         result.new_rows = {table: new}
         result.totals = {table: len(combined)}
     return result
+
+
+def _without_path(message: str, path: Path) -> str:
+    """Readers name the file in their messages; the report names it already."""
+    return message.removeprefix(f"{path}: ")
 
 
 def _as_of(accepted: pd.DataFrame, table: str) -> str | None:

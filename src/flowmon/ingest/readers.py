@@ -1,10 +1,13 @@
-"""Read CSV and XLSX exports as users bring them, and find where the table starts.
+"""Read CSV, XLSX and JSON exports as users bring them, and find where the table starts.
 
 A sheet is read as a grid of cells whose index is the row number the user sees (1-based, title rows counted),
 then its layout is found: title rows above the header, a group-label row just above it ("STATE of ORIGIN"
 spanning several columns, as merged cells leave it), the header row (the row with the most known column names,
 or state names, among the first rows), an HXL hashtag row just below it, and the data rows after that. Blank
 rows are not data and are dropped.
+
+JSON (a DTM API answer, or any list of records) is read as JSON: its records become rows under a header of
+their keys, and row numbers count the header as row 1, so record n is row n + 1.
 
 Encodings: UTF-8 (with or without a byte-order mark), UTF-16 (Excel's "Unicode text"), and otherwise Windows
 Arabic (cp1256), the usual encoding of Arabic exports from Excel on Windows; cp1256 also keeps the accented
@@ -255,6 +258,12 @@ def read_grid(path: str | os.PathLike, sheet: str | None = None) -> tuple[pd.Dat
     if magic.startswith(_XLSX_MAGIC):
         grid, name, sheets = _read_xlsx_grid(path, sheet)
         return grid, {"sheet": name, "sheets": sheets, "encoding": None, "problems": []}
+    if _looks_like_json(path):
+        if sheet is not None:
+            raise UnreadableFile(
+                f"{path}: --sheet {sheet!r} given, but this is a JSON file, which has no sheets"
+            )
+        return _read_json_grid(path), {"sheet": None, "sheets": [], "encoding": "utf-8", "problems": []}
     if sheet is not None:
         raise UnreadableFile(f"{path}: --sheet {sheet!r} given, but this is a CSV file, which has no sheets")
     try:
@@ -262,6 +271,60 @@ def read_grid(path: str | os.PathLike, sheet: str | None = None) -> tuple[pd.Dat
     except UnicodeError as error:
         raise UnreadableFile(f"{path}: cannot decode the text ({error})") from error
     return grid, {"sheet": None, "sheets": [], "encoding": encoding, "problems": problems}
+
+
+def _looks_like_json(path: Path) -> bool:
+    """A file whose first character (after a byte-order mark and blanks) opens a JSON object or array."""
+    with open(path, "rb") as file:
+        head = file.read(512).lstrip(codecs.BOM_UTF8).lstrip()
+    return head[:1] in (b"{", b"[") or (path.suffix.lower() == ".json" and not head[:1].isalnum())
+
+
+# Where JSON APIs put their list of records: the DTM API v2 answers {"result": [...], "isSuccess": ...}.
+JSON_RECORD_KEYS = ("result", "results", "data", "records", "items", "rows")
+
+
+def _read_json_grid(path: Path) -> pd.DataFrame:
+    """A JSON answer as a grid: its list of records (at the top, or under ``result`` and the like) with a
+    header row of their keys. Maps and anything else that is not a list of records are named as such."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8-sig") as file:
+            answer = json.load(file)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UnreadableFile(f"{path}: not valid JSON ({error})") from None
+    if isinstance(answer, dict) and answer.get("type") in ("FeatureCollection", "Feature", "Topology"):
+        raise UnreadableFile(
+            f"{path}: a map ({'TopoJSON' if answer['type'] == 'Topology' else 'GeoJSON'}), not a table: "
+            "install boundaries with `flowmon geo import FILE`"
+        )
+    records = answer
+    if isinstance(answer, dict):
+        if answer.get("isSuccess") is False or answer.get("errorMessages"):
+            messages = "; ".join(map(str, answer.get("errorMessages") or [])) or "no reason given"
+            raise UnreadableFile(f"{path}: the API answered with an error: {messages}")
+        records = next((answer[k] for k in JSON_RECORD_KEYS if isinstance(answer.get(k), list)), None)
+        if records is None:
+            keys = ", ".join(map(str, list(answer)[:12]))
+            raise UnreadableFile(f"{path}: JSON without a list of records (its keys: {keys})")
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise UnreadableFile(f"{path}: JSON that is not a list of records (objects with the same keys)")
+    if not records:
+        raise UnreadableFile(f"{path}: the JSON answer holds no records")
+    header = list(dict.fromkeys(key for record in records for key in record))
+    rows = [header] + [[_json_cell(record.get(key)) for key in header] for record in records]
+    grid = pd.DataFrame(rows, columns=range(len(header)), dtype=object)
+    grid.index = pd.RangeIndex(1, len(grid) + 1)
+    return grid
+
+
+def _json_cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return str(value)
+    return value
 
 
 # ---------------------------------------------------------------- layout

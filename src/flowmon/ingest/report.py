@@ -97,12 +97,14 @@ def summary(
                 f"{report.path} ({report.stream}): {report.rows:,} rows, {report.accepted:,} accepted, "
                 f"{report.rejected:,} rejected"
             )
-        for item in report.rejections[:SHOWN_REJECTIONS]:
+        # A problem of the whole file is the "not usable" line itself: it is not printed twice.
+        shown = [r for r in report.rejections if not (r["row"] is None and r["reason"] == report.fatal)]
+        for item in shown[:SHOWN_REJECTIONS]:
             where = "file" if item["row"] is None else f"row {item['row']}"
             column = f", column {item['column']!r}" if item["column"] else ""
             value = f": {item['value']!r}" if item["value"] is not None else ""
             lines.append(f"  {where}{column}{value}: {item['reason']}")
-        hidden = len(report.rejections) - SHOWN_REJECTIONS
+        hidden = len(shown) - SHOWN_REJECTIONS
         if hidden > 0:
             lines.append(f"  ... and {hidden:,} more (write them all with --report FILE.json)")
         if report.unmatched_names:

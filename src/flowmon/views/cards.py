@@ -10,13 +10,18 @@ from flowmon.views.style import STREAM_COLORS, STREAM_LABELS, STREAM_UNITS, form
 
 
 def change_text(
-    value, previous, previous_label: str = "vs previous period", *, previous_hidden: bool = True
+    value,
+    previous,
+    previous_label: str = "vs previous period",
+    *,
+    previous_hidden: bool = True,
+    no_comparison: str = "no data for the previous period",
 ) -> str:
     """The change against the previous period in words; why not, when it cannot be shown."""
     if pd.isna(value) or (pd.isna(previous) and previous_hidden):
         return "change hidden (small numbers)"
     if pd.isna(previous):
-        return "no data for the previous period"
+        return no_comparison
     if previous == 0:
         return "no cases in the previous period" if value else "none in either period"
     change = (value - previous) / previous
@@ -33,9 +38,12 @@ def kpi_card(
     unit: str | None = None,
     previous_label: str = "vs previous period",
     previous_hidden: bool = True,
+    no_comparison: str = "no data for the previous period",
 ) -> str:
     """One card: the stream's name, its total, what is counted, the change against the previous period."""
-    change = change_text(value, previous, previous_label, previous_hidden=previous_hidden)
+    change = change_text(
+        value, previous, previous_label, previous_hidden=previous_hidden, no_comparison=no_comparison
+    )
     label = html.escape(label or STREAM_LABELS[stream])
     unit = html.escape(unit or STREAM_UNITS[stream])
     return (
@@ -53,12 +61,13 @@ def kpi_cards(
     units: dict[str, str] | None = None,
     direction: str = "ltr",
     previous: str = "vs previous period",
+    no_comparison: str = "no data for the previous period",
 ) -> str:
     """One card per row of ``kpis`` (stream, value, previous)."""
     cards = [
         kpi_card(row.stream, row.value, row.previous, label=(labels or {}).get(row.stream),
                  unit=(units or {}).get(row.stream), previous_label=previous,
-                 previous_hidden=bool(getattr(row, "previous_suppressed", True)))
+                 previous_hidden=bool(getattr(row, "previous_suppressed", True)), no_comparison=no_comparison)
         for row in kpis.itertuples(index=False)
     ]  # fmt: skip
     return f'<div class="fm-kpis" dir="{direction}">' + "".join(cards) + "</div>"

@@ -22,23 +22,27 @@ def trend(
     title: str = "",
     height: int = 300,
     labels: dict[str, str] | None = None,
+    partial: set[str] | frozenset[str] = frozenset(),
 ) -> hv.Bars:
     """People per period, stacked by stream. ``table``: period, stream, value, suppressed.
 
-    An empty table gives one empty bar (HoloViews cannot stack nothing), so a live chart can stay drawn.
+    Periods named in ``partial`` (the data covers only some of their months) are marked "(partial)" on the
+    axis, so a one-month year is not read as a collapse. An empty table gives one empty bar (HoloViews
+    cannot stack nothing), so a live chart can stay drawn.
     """
     labels = {**STREAM_LABELS, **(labels or {})}
     if table.empty:
         table = pd.DataFrame({"period": ["–"], "stream": ["caseload"], "value": [0], "suppressed": [False]})
+    names = period_labels(table["period"], freq)
     data = table.assign(
-        period=period_labels(table["period"], freq),
+        period=[f"{name} (partial)" if name in partial else name for name in names],
         stream_label=table["stream"].map(labels),
         shown=[format_count(v) for v in table["value"]],
         value=table["value"].fillna(0),
     )
     streams = [s for s in STREAM_COLORS if s in set(table["stream"])]
     cmap = {labels[s]: STREAM_COLORS[s] for s in streams}
-    return hv.Bars(data, ["period", "stream_label"], ["value", "shown"]).opts(
+    return _nonzero_range(hv.Bars(data, ["period", "stream_label"], ["value", "shown"])).opts(
         stacked=True,
         cmap=cmap,
         color="stream_label",
@@ -74,7 +78,7 @@ def ranked_bars(
     """
     data = table.assign(shown=[format_count(v) for v in table["value"]], value=table["value"].fillna(0))
     data = data.sort_values("value", ascending=False, kind="stable").head(top).iloc[::-1]
-    return hv.Bars(data, label, ["value", "shown"]).opts(
+    return _nonzero_range(hv.Bars(data, label, ["value", "shown"])).opts(
         invert_axes=True,
         color=color,
         responsive=True,
@@ -86,3 +90,15 @@ def ranked_bars(
         hover_tooltips=[(label.replace("_", " ").capitalize(), f"@{{{label}}}"), ("People", "@shown")],
         line_color=None,
     )
+
+
+def _nonzero_range(bars: hv.Bars) -> hv.Bars:
+    """Bars whose values are all zero get a value range of 0 to 1.
+
+    A zero-length range makes Bokeh's ticker draw "0 0 0 -0" and, when a live chart is updated to it from a
+    drawn one, loop without end in the browser (the tab freezes).
+    """
+    values = bars.dimension_values("value")
+    if len(values) and (values != 0).any():
+        return bars
+    return bars.redim.range(value=(0, 1))

@@ -1,0 +1,274 @@
+"""What one view shows: ``build`` turns a dataset and ``Filters`` into an immutable ``ViewData`` snapshot.
+
+This is the one place that decides a view's numbers and words. Counting is ``flowmon.aggregate``'s,
+protection ``flowmon.privacy``'s, and the words come from ``flowmon.i18n``; the dashboard, the CSV, HTML and
+PNG exports and the notebooks only draw a ``ViewData``, so the same filters give the same numbers
+everywhere. Nothing here or downstream adds published numbers up: a total that is shown is a counted,
+protected cell of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from flowmon import aggregate, i18n, privacy, schema
+from flowmon.filters import INDICATOR_STREAM, Choices, Filters, period_kind, period_span, periods
+
+TABLES = (
+    "by_state",
+    "departures",
+    "by_office",
+    "by_period",
+    "by_category",
+    "by_nationality",
+    "by_referred_to",
+    "return_flows",
+    "state_flows",
+)
+
+
+@dataclass(frozen=True)
+class ViewData:
+    """Everything one view shows, published (protected) and worded; renderers only draw it.
+
+    Tables are long frames with ``value`` (published counts) and ``suppressed``; ``kpis`` has one row per
+    selected stream with ``value``, ``previous``, ``change``, ``change_pct``.
+    """
+
+    filters: Filters
+    language: str
+    start: pd.Period | None
+    end: pd.Period | None
+    previous: str | None
+    data_start: pd.Period | None
+    data_end: pd.Period | None
+    kpis: pd.DataFrame
+    tables: Mapping[str, pd.DataFrame]
+    title: str
+    notices: tuple[str, ...]
+    footnote: str
+    sources: tuple[dict, ...]
+    synthetic: bool
+    streams_present: tuple[str, ...]
+    offices_open: pd.Series
+    k: Mapping[str, int] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    @property
+    def partial(self) -> bool:
+        """Whether the period runs past the data (a year still under way, or before the first month)."""
+        if self.start is None or self.data_start is None:
+            return False
+        return self.start < self.data_start or self.end > self.data_end
+
+    @property
+    def empty(self) -> bool:
+        """Nothing counted at all in this view."""
+        kpis = self.kpis
+        return kpis.empty or bool((kpis["value"].fillna(0) == 0).all() and not kpis["suppressed"].any())
+
+    def map_values(self) -> pd.DataFrame:
+        """``pcode, value, suppressed``: what the map colours, for the indicator the filters chose."""
+        stream = self.filters.map_stream
+        table = self.tables["departures" if self.filters.indicator == "displacement_out" else "by_state"]
+        rows = table[table["stream"] == stream]
+        return rows.rename(columns={"state_pcode": "pcode"})[["pcode", "value", "suppressed"]].reset_index(
+            drop=True
+        )
+
+    def replace_indicator(self, indicator: str) -> ViewData:
+        """The same view with the map on another indicator (the numbers stay; only what is mapped changes)."""
+        return dataclasses.replace(self, filters=self.filters.replace(indicator=indicator))
+
+    def kpi(self, stream: str) -> pd.Series | None:
+        rows = self.kpis[self.kpis["stream"] == stream]
+        return None if rows.empty else rows.iloc[0]
+
+
+def choices(dataset, operator_k: privacy.OperatorK = None) -> Choices:
+    """What ``dataset`` lets a viewer choose (nationalities only with enough records to show safely)."""
+    events = dataset.events
+    k = max(privacy.k_by_stream(operator_k).values())
+    if events.empty:
+        nationalities: tuple[str, ...] = ()
+    else:
+        totals = events.groupby("nationality", observed=True)["count"].sum()
+        nationalities = tuple(str(code) for code in totals[totals >= k].index)
+    return Choices(
+        months=tuple(dataset.months),
+        periods=periods(dataset.months),
+        nationalities=nationalities,
+        offices=tuple(dataset.offices["code"]),
+    )
+
+
+def selection(filters: Filters) -> aggregate.Filters:
+    """The counting selection of a view: its period's months and its one-or-all values."""
+    start, end = period_span(filters.period) if filters.period else (None, None)
+
+    def one(value: str | None) -> tuple[str, ...]:
+        return (value,) if value else ()
+
+    return aggregate.Filters(
+        offices=one(filters.office),
+        streams=filters.stream,
+        states=one(filters.state),
+        nationalities=one(filters.nationality),
+        sexes=one(filters.sex),
+        age_groups=one(filters.age_group),
+        start=start,
+        end=end,
+    )
+
+
+def build(
+    dataset,
+    filters: Filters,
+    *,
+    operator_k: privacy.OperatorK = None,
+    language: str = "en",
+    notices: tuple[str, ...] = (),
+) -> ViewData:
+    """The snapshot of one view: published tables and KPIs, title, notices, footnote and provenance."""
+    counted = aggregate.view_data(
+        dataset.events, dataset.flows, selection(filters), operator_k, freq=filters.freq
+    )
+    start, end = period_span(filters.period) if filters.period else (None, None)
+    months = dataset.months
+    data_start = pd.Period(months[0], "M") if months else None
+    data_end = pd.Period(months[-1], "M") if months else None
+    kpis = counted["kpis"]
+    kpis = kpis[kpis["stream"].isin(dataset.streams_present)].reset_index(drop=True)
+    if start is not None and data_start is not None and (start < data_start or end > data_end):
+        # A period the data covers only in part is not compared with a whole one (a year so far against a
+        # full year would read as a fall).
+        kpis = kpis.assign(previous=pd.NA, change=pd.NA, change_pct=pd.NA, previous_suppressed=False).astype(
+            {"previous": "Int64", "change": "Int64", "change_pct": "Float64"}
+        )
+    view = ViewData(
+        filters=filters,
+        language=language,
+        start=start,
+        end=end,
+        previous=_previous(filters.period),
+        data_start=data_start,
+        data_end=data_end,
+        kpis=kpis,
+        tables={
+            **{name: counted[name] for name in TABLES},
+            # Only the dataset's offices (a scoped viewer's own): no row for an office they cannot see.
+            "by_office": counted["by_office"][
+                counted["by_office"]["office"].isin(set(dataset.offices["code"]))
+            ].reset_index(drop=True),
+            "nationality_total": nationality_totals(dataset, filters, operator_k),
+        },
+        title=title(dataset, filters, language),
+        notices=tuple(notices),
+        footnote=privacy.footnote(operator_k=operator_k),
+        sources=tuple(provenance(dataset)),
+        synthetic=dataset.synthetic,
+        streams_present=dataset.streams_present,
+        offices_open=office_open(dataset.offices, start, end),
+        k=privacy.k_by_stream(operator_k),
+    )
+    if view.partial and months:
+        covered = i18n.period_text(max(start, data_start), min(end, data_end), language)
+        object.__setattr__(view, "notices", (*view.notices, partial_note(filters.period, covered, language)))
+    return view
+
+
+def _previous(period: str | None) -> str | None:
+    from flowmon.filters import previous_period
+
+    return previous_period(period) if period else None
+
+
+def partial_note(period: str, covered: str, language: str = "en") -> str:
+    return i18n.text("partial_period", language).format(period=period, covered=covered)
+
+
+# ------------------------------------------------------------------------------------------------ words
+
+
+def period_words(period: str | None, language: str = "en") -> str:
+    """``2025-Q1`` as "January–March 2025", ``2025`` as "2025", ``2025-07`` as "July 2025"."""
+    if not period:
+        return i18n.text("all_months", language)
+    if period_kind(period) == "year":
+        return period
+    return i18n.period_text(*period_span(period), language)
+
+
+def title(dataset, filters: Filters, language: str = "en") -> str:
+    """What is shown, in words: "AVRR returns by state, January–June 2025, Khartoum office"."""
+    stream = INDICATOR_STREAM[filters.indicator]
+    if stream == schema.DISPLACEMENT:
+        what = i18n.text(f"indicator.{filters.indicator}", language)
+    else:
+        what = f"{i18n.text(stream, language)} {i18n.text('by_state', language)}"
+    parts = [what, period_words(filters.period, language)]
+    if filters.office:
+        names = dataset.offices.set_index("code")["name_ar" if language == "ar" else "name"]
+        name = names.get(filters.office, filters.office)
+        parts.append(name if language == "ar" else f"{name} office")
+    else:
+        parts.append(i18n.text("all_offices", language))
+    if filters.state:
+        states = dataset.states.set_index("pcode")["name_ar" if language == "ar" else "name_en"]
+        parts.append(states.get(filters.state, filters.state))
+    for name in ("nationality", "sex", "age_group"):
+        value = getattr(filters, name)
+        if value:
+            parts.append(f"{i18n.text(f'filter.{name}', language)}: {value}")
+    return ("، " if language == "ar" else ", ").join(parts)
+
+
+def provenance(dataset) -> list[dict]:
+    """One entry per source file: stream, file name and its "as of" date (no path, no record content)."""
+    rows = []
+    for source in dataset.sources():
+        path = str(source.get("path") or "")
+        rows.append(
+            {
+                "stream": str(source.get("stream") or ""),
+                "source": Path(path).name or path or "unknown source",
+                "as_of": str(source.get("as_of") or (source.get("ingested_at") or "")[:10]),
+            }
+        )
+    return rows
+
+
+def office_open(offices: pd.DataFrame, start: pd.Period | None, end: pd.Period | None) -> pd.Series:
+    """Whether each office was open for the whole period."""
+    first = start.start_time if start is not None else pd.Timestamp.min
+    last = end.end_time if end is not None else pd.Timestamp.max
+    opened_in_time = offices["opened"].isna() | (offices["opened"] <= first)
+    not_closed = offices["closed"].isna() | (offices["closed"] >= last)
+    return pd.Series((opened_in_time & not_closed).to_numpy(), index=offices["code"].to_numpy())
+
+
+def nationality_totals(dataset, filters: Filters, operator_k: privacy.OperatorK = None) -> pd.DataFrame:
+    """``nationality, value, suppressed`` over the selected case streams together, largest first.
+
+    Counted over all selected streams at once and then protected as a table of its own (never a sum of
+    published per-stream numbers), with the strictest k of the streams it covers.
+    """
+    sel = selection(filters)
+    counted = aggregate.by_nationality(dataset.events, sel)
+    totals = counted.groupby("nationality", observed=True, as_index=False)["value"].sum()
+    if totals.empty:
+        return pd.DataFrame({"nationality": [], "value": [], "suppressed": []})
+    k = max(privacy.k_for(s, operator_k) for s in sel.event_streams())
+    protected = privacy.suppress(totals[["nationality", "value"]], k=k)
+    # Ranked by what is published (hidden last): the true size of a hidden cell must not show in the order.
+    shown = protected["value"].astype("Float64").fillna(-1).to_numpy()
+    order = np.lexsort((protected["nationality"].astype(str).to_numpy(), -shown))
+    return protected.take(order).reset_index(drop=True)
