@@ -252,3 +252,13 @@ def test_the_audit_of_a_small_demo_store_meets_the_targets(tmp_path, capsys):
         ["audit", "--data-dir", str(folder), "--budget", "5", "--json", str(tmp_path / "a.json")]
     ) in (0, 1)
     assert "small cells audited" in capsys.readouterr().out
+
+
+def test_a_table_of_several_streams_together_is_published_with_the_highest_k():
+    events = keyed_events(2_000)
+    table = aggregate.by_nationality(events)
+    together = table.groupby("nationality", as_index=False).agg(value=("value", "sum"), ckey=("ckey", "sum"))
+    together["ckey"] = together["ckey"] % 256
+    out = privacy.release(together, stream=("caseload", "referral"))
+    assert not ((out["value"] >= 1) & (out["value"] < 11)).any()
+    assert (privacy.release(together, stream=("caseload", "return"))["value"] != out["value"]).any()

@@ -116,7 +116,7 @@ def release(
     table: pd.DataFrame,
     k: OperatorK = None,
     *,
-    stream: str | None = None,
+    stream: str | Sequence[str] | None = None,
     columns: Mapping[str, str] | None = None,
     data_dir: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
@@ -124,7 +124,9 @@ def release(
 
     ``table`` comes from the counting functions of ``flowmon.aggregate``: a ``value`` column of true counts
     and, next to it, ``ckey`` (the cell key). The stream of each row is its ``stream`` column, or
-    ``stream`` for a table without one (return flows: ``stream="return"``). ``k`` is the operator's k (one,
+    ``stream`` for a table without one (return flows: ``stream="return"``); a table whose rows count several
+    streams together (their cell keys added modulo 256) gives them all (``stream=("caseload", "referral")``)
+    and is published with the highest of their k. ``k`` is the operator's k (one,
     or per stream, as ``k_for``), never below ``K_FLOORS``. ``columns`` maps each count column to its key
     column (default ``{"value": "ckey"}``; a KPI table also has ``{"previous": "previous_ckey"}``, which is
     added when present). ``data_dir`` is where an operator's own perturbation tables are looked for.
@@ -139,8 +141,13 @@ def release(
             columns = {**columns, "previous": "previous_ckey"}
     if "stream" in table.columns:
         streams = table["stream"].astype("object").to_numpy()
-    elif stream is not None:
+    elif isinstance(stream, str):
         streams = np.full(len(table), stream, dtype=object)
+    elif stream is not None:
+        # Several streams counted together: the strictest of them decides (its k and its table).
+        chosen = [s for s in stream if s in CASE_STREAMS]
+        strictest = max(chosen, key=lambda s: k_for(s, k)) if chosen else schema.DISPLACEMENT
+        streams = np.full(len(table), strictest, dtype=object)
     else:
         raise ValueError("release: the table has no stream column; say which stream it counts (stream=...)")
     unknown = set(pd.unique(streams)) - set(K_FLOORS)
