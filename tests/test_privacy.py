@@ -38,9 +38,20 @@ def test_k_floors_and_operator_k():
     assert privacy.k_by_stream(7) == {"caseload": 7, "return": 7, "referral": 11, "displacement": 7}
 
 
-def test_footnote_names_the_hidden_ranges():
-    assert privacy.footnote(["caseload"]).startswith("* hidden: counts from 1 to 4,")
-    text = privacy.footnote(["caseload", "referral"])
+def test_footnote_says_figures_are_adjusted_in_english_and_arabic():
+    english = privacy.footnote(["caseload"])
+    assert "adjusted slightly to protect individuals" in english
+    assert "totals may differ from the sum of their parts" in english
+    arabic = privacy.footnote(["referral", "displacement"], language="ar")
+    assert "لحماية الأفراد" in arabic and "مجموع أجزائها" in arabic
+    assert privacy.footnote(["displacement"]) == ""  # public data, published as it is
+    with pytest.raises(ValueError, match="language"):
+        privacy.footnote(language="fr")
+
+
+def test_suppression_footnote_names_the_hidden_ranges():
+    assert privacy.suppression_footnote(["caseload"]).startswith("* hidden: counts from 1 to 4,")
+    text = privacy.suppression_footnote(["caseload", "referral"])
     assert "1 to 4 for caseload" in text and "1 to 10 for referral" in text
 
 

@@ -1,9 +1,18 @@
 """The questions every view asks of the data: how many, where, when, from where to where, compared with what.
 
+CONFIDENTIAL: everything here is a true count, for analysts in Python; a served page, an export or the CLI
+publishes only what ``flowmon.privacy.release`` makes of it.
+
 Pure functions over the canonical tables (``flowmon.schema``): same input, same output, no Panel. Every
 result is a small long-format DataFrame with a ``value`` column (a count of people: the sum of the events'
 ``count``, or of the flows' ``individuals``), ready for ``flowmon.privacy``, which must be the last step
 before anything is shown or exported. ``view_data`` does both for every view of the dashboard at once.
+
+Cell keys: next to ``value``, the tables of case events have ``ckey``, the cell key of the cell key method
+(``flowmon.privacy.release``): the sum of the ``record_key`` of its records modulo 256, a row of ``count``
+c adding ``record_key * c`` (c records with one key). Tables of displacement flows (public data) have none;
+a table mixing both has NA for displacement rows. Events without a ``record_key`` column (not loaded by
+``flowmon.store``) give NA keys, which ``release`` refuses. Cell keys are confidential, as the counts are.
 
 Speed: the filters work on the integer codes of the categorical columns and on a month number added once by
 ``prepare``; the aggregates are ``numpy.bincount`` over those codes. Call ``prepare`` once after loading.
@@ -27,7 +36,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from flowmon import privacy, schema
+from flowmon import privacy, recordkeys, schema
 
 Freq = Literal["M", "Q", "Y"]
 FREQS: tuple[Freq, ...] = ("M", "Q", "Y")
@@ -152,15 +161,20 @@ def _split(value: str | Iterable[str] | None) -> tuple[str, ...]:
 
 
 def prepare(table: pd.DataFrame) -> pd.DataFrame:
-    """The table with a ``month`` column (Period ordinal, int32) from ``date`` (events) or ``period`` (flows).
+    """The table with a ``month`` column (Period ordinal, int32) from ``date`` (events) or ``period`` (flows),
+    and for events with record keys a ``key_weight`` column (``record_key * count``, what each row adds to a
+    cell key; confidential like the keys).
 
-    Call once after loading; every function here accepts unprepared tables too, at the cost of computing the
-    month each time. Returns a new frame (or ``table`` itself when it has a month already); categoricals are
+    Call once after loading; every function here accepts unprepared tables too, at the cost of computing
+    these each time. Returns a new frame (or ``table`` itself when it has them already); categoricals are
     kept.
     """
-    if MONTH in table.columns:
-        return table
-    return table.assign(**{MONTH: _months_of(table)})
+    added = {}
+    if MONTH not in table.columns:
+        added[MONTH] = _months_of(table)
+    if recordkeys.RECORD_KEY in table.columns and KEY_WEIGHT not in table.columns:
+        added[KEY_WEIGHT] = _key_weights_of(table)
+    return table.assign(**added) if added else table
 
 
 def _months_of(table: pd.DataFrame) -> np.ndarray:
@@ -230,8 +244,27 @@ class _Selection:
             self._cache[column] = self._take(self.table[column].to_numpy()).astype(np.float64)
         return self._cache[column]
 
+    def key_weights(self) -> np.ndarray | None:
+        """``record_key * count`` of each selected event (what it adds to a cell key); None without keys."""
+        if recordkeys.RECORD_KEY not in self.table.columns:
+            return None
+        if _KEY_WEIGHT not in self._cache:
+            self._cache[_KEY_WEIGHT] = self._take(_key_weights_of(self.table))
+        return self._cache[_KEY_WEIGHT]
+
     def __len__(self) -> int:
         return len(self.mask) if self._rows is None else len(self._rows)
+
+
+_KEY_WEIGHT = "_key_weight"
+KEY_WEIGHT = "key_weight"
+
+
+def _key_weights_of(events: pd.DataFrame) -> np.ndarray:
+    if KEY_WEIGHT in events.columns:
+        return events[KEY_WEIGHT].to_numpy()
+    keys = events[recordkeys.RECORD_KEY].to_numpy(dtype=np.float64)
+    return keys * events["count"].to_numpy(dtype=np.float64)
 
 
 def _in_window(months: np.ndarray, start: pd.Period | None, end: pd.Period | None) -> np.ndarray | None:
@@ -334,24 +367,52 @@ def _bincount(keys: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
     return np.rint(np.bincount(keys, weights=weights, minlength=size)).astype(np.int64)
 
 
+def _cell_keys(
+    keys: np.ndarray, key_weights: np.ndarray | None, size: int
+) -> np.ndarray | pd.arrays.IntegerArray:
+    """Cell keys of the bins of ``keys``: the sum of ``record_key * count`` modulo 256 (NA without keys).
+
+    The sums stay below 2**53 (255 * the number of people), so float weights add them exactly.
+    """
+    if key_weights is None:
+        return _no_keys(size)
+    return (_bincount(keys, key_weights, size) % recordkeys.KEY_RANGE).astype(np.int16)
+
+
+def _no_keys(n: int) -> pd.arrays.IntegerArray:
+    return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int16), np.ones(n, dtype=bool))
+
+
+def _key_column(parts: list) -> np.ndarray | pd.arrays.IntegerArray:
+    """One ckey column from pieces: plain int16, or nullable where a piece has no keys (displacement)."""
+    if all(isinstance(p, np.ndarray) for p in parts):
+        return np.concatenate(parts).astype(np.int16)
+    return pd.concat([pd.Series(pd.array(p, dtype="Int16")) for p in parts], ignore_index=True).array
+
+
 def _cross(sel: _Selection, column: str, streams: tuple[str, ...]) -> pd.DataFrame:
     """value by (``column``, stream) for every code of ``column`` and every stream in ``streams``."""
     vocabulary = _vocab(column)
     codes = sel.codes(column)
     stream = sel.codes("stream")
     weights = sel.weights("count")
+    key_weights = sel.key_weights()
     if len(codes) and codes.min() < 0:  # missing values (destination, referred_to) are not counted
         known = codes >= 0
         codes, stream, weights = codes[known], stream[known], weights[known]
-    counts = _bincount(
-        stream * len(vocabulary) + codes, weights, len(schema.ALL_STREAMS) * len(vocabulary)
-    ).reshape(len(schema.ALL_STREAMS), len(vocabulary))
+        key_weights = None if key_weights is None else key_weights[known]
+    size = len(schema.ALL_STREAMS) * len(vocabulary)
+    bins = stream * len(vocabulary) + codes
+    counts = _bincount(bins, weights, size).reshape(len(schema.ALL_STREAMS), len(vocabulary))
+    ckeys = _cell_keys(bins, key_weights, size)
     rows = [schema.ALL_STREAMS.index(s) for s in streams]
+    at = (np.asarray(rows, dtype=np.intp)[:, None] * len(vocabulary) + np.arange(len(vocabulary))).ravel()
     return pd.DataFrame(
         {
             "stream": np.repeat(np.array(streams, dtype=object), len(vocabulary)),
             column: np.tile(np.array(vocabulary, dtype=object), len(streams)),
             "value": counts[rows].ravel(),
+            "ckey": ckeys[at],
         }
     )
 
@@ -409,13 +470,24 @@ def _by_referred_to(sel: _Selection, streams: tuple[str, ...]) -> pd.DataFrame:
                 "stream": pd.Series(dtype=object),
                 "referred_to": pd.Series(dtype=object),
                 "value": pd.Series(dtype=np.int64),
+                "ckey": pd.Series(dtype=np.int16),
             }
         )
     table = _cross(sel, "referred_to", ("referral",))
     is_referral = sel.codes("stream") == schema.ALL_STREAMS.index("referral")
     missing = int(np.rint(sel.weights("count")[is_referral].sum())) - int(table["value"].sum())
     if missing:
-        extra = pd.DataFrame({"stream": ["referral"], "referred_to": [NOT_RECORDED], "value": [missing]})
+        # The referrals without a service: their key is the referrals' key minus the listed services' keys.
+        key_weights = sel.key_weights()
+        if key_weights is None:
+            ckey = pd.array([pd.NA], dtype="Int16")
+        else:
+            total = int(np.rint(key_weights[is_referral].sum()))
+            listed = int(table["ckey"].astype(np.int64).sum())
+            ckey = np.array([(total - listed) % recordkeys.KEY_RANGE], dtype=np.int16)
+        extra = pd.DataFrame(
+            {"stream": ["referral"], "referred_to": [NOT_RECORDED], "value": [missing], "ckey": ckey}
+        )
         table = pd.concat([table, extra], ignore_index=True)
     return table
 
@@ -485,7 +557,7 @@ def _by_period(
     events: _Selection, flows: _Selection | None, streams: tuple[str, ...], span, freq: Freq
 ) -> pd.DataFrame:
     first, n = _period_axis(span, freq)
-    parts = []
+    parts, key_parts = [], []
     names = list(streams)
     if n:
         ordinals = period_ordinals(events.months(), freq) - first
@@ -494,10 +566,15 @@ def _by_period(
         counts = _bincount(keys, events.weights("count")[inside], len(schema.ALL_STREAMS) * n)
         counts = counts.reshape(len(schema.ALL_STREAMS), n)
         parts = [counts[schema.ALL_STREAMS.index(s)] for s in streams]
+        key_weights = events.key_weights()
+        key_weights = None if key_weights is None else key_weights[inside]
+        ckeys = _cell_keys(keys, key_weights, len(schema.ALL_STREAMS) * n)
+        key_parts = [ckeys[schema.ALL_STREAMS.index(s) * n :][:n] for s in streams]
         if flows is not None:
             ordinals = period_ordinals(flows.months(), freq) - first
             inside = (ordinals >= 0) & (ordinals < n)
             parts.append(_bincount(ordinals[inside], flows.weights("individuals")[inside], n))
+            key_parts.append(_no_keys(n))
             names.append(schema.DISPLACEMENT)
     starts = pd.PeriodIndex.from_ordinals(np.arange(first, first + n), freq=freq).to_timestamp(how="start")
     return pd.DataFrame(
@@ -505,6 +582,7 @@ def _by_period(
             "stream": np.repeat(np.array(names, dtype=object), n),
             "period": np.tile(starts.to_numpy(), len(names)),
             "value": np.concatenate(parts) if parts else np.array([], dtype=np.int64),
+            "ckey": _key_column(key_parts) if parts else np.array([], dtype=np.int16),
         }
     )
 
@@ -551,19 +629,29 @@ def displacement_by_state(
 
 
 def _pairs(
-    origin: np.ndarray, destination: np.ndarray, weights: np.ndarray, origins, destinations
+    origin: np.ndarray,
+    destination: np.ndarray,
+    weights: np.ndarray,
+    origins,
+    destinations,
+    key_weights: np.ndarray | Literal[False] | None = False,
 ) -> pd.DataFrame:
+    """Counts of the pairs with at least one; with ``key_weights`` (events) a ``ckey`` column too
+    (``False``: flows, no keys; None: events without record keys, NA keys)."""
     known = (origin >= 0) & (destination >= 0)
     size = len(destinations)
-    counts = _bincount(origin[known] * size + destination[known], weights[known], len(origins) * size)
+    bins = origin[known] * size + destination[known]
+    counts = _bincount(bins, weights[known], len(origins) * size)
     nonzero = np.flatnonzero(counts)
-    return pd.DataFrame(
-        {
-            "origin": np.array(origins, dtype=object)[nonzero // size],
-            "destination": np.array(destinations, dtype=object)[nonzero % size],
-            "value": counts[nonzero],
-        }
-    )
+    table = {
+        "origin": np.array(origins, dtype=object)[nonzero // size],
+        "destination": np.array(destinations, dtype=object)[nonzero % size],
+        "value": counts[nonzero],
+    }
+    if key_weights is not False:
+        key_weights = None if key_weights is None else key_weights[known]
+        table["ckey"] = _cell_keys(bins, key_weights, len(origins) * size)[nonzero]
+    return pd.DataFrame(table)
 
 
 def _state_flows(sel: _Selection) -> pd.DataFrame:
@@ -587,9 +675,10 @@ ReturnOrigin = Literal["state_pcode", "office"]
 
 def _return_flows(sel: _Selection, origin: ReturnOrigin) -> pd.DataFrame:
     is_return = sel.codes("stream") == schema.ALL_STREAMS.index("return")
+    key_weights = sel.key_weights()
     table = _pairs(
         sel.codes(origin)[is_return], sel.codes("destination")[is_return], sel.weights("count")[is_return],
-        _vocab(origin), _vocab("destination"),
+        _vocab(origin), _vocab("destination"), None if key_weights is None else key_weights[is_return],
     )  # fmt: skip
     return table.rename(columns={"origin": origin})
 
@@ -597,7 +686,7 @@ def _return_flows(sel: _Selection, origin: ReturnOrigin) -> pd.DataFrame:
 def return_flows(
     events: pd.DataFrame, f: Filters | None = None, origin: ReturnOrigin = "state_pcode"
 ) -> pd.DataFrame:
-    """``<origin>, destination, value``: voluntary returns from a state (or office) to a country (ISO3).
+    """``<origin>, destination, value, ckey``: voluntary returns from a state (or office) to a country (ISO3).
 
     Only pairs with at least one person; empty when the filter leaves out the return stream.
     """
@@ -609,7 +698,7 @@ def return_flows(
 # ---------------------------------------------------------------------------------------------- KPIs
 
 
-KPI_COLUMNS = ("stream", "value", "previous", "change", "change_pct")
+KPI_COLUMNS = ("stream", "value", "previous", "change", "change_pct", "ckey", "previous_ckey")
 
 
 def previous_window(span: tuple[pd.Period, pd.Period]) -> tuple[pd.Period, pd.Period]:
@@ -620,7 +709,9 @@ def previous_window(span: tuple[pd.Period, pd.Period]) -> tuple[pd.Period, pd.Pe
 
 
 def kpis(events: pd.DataFrame, flows: pd.DataFrame | None = None, f: Filters | None = None) -> pd.DataFrame:
-    """``stream, value, previous, change, change_pct``: totals per selected stream and their change.
+    """``stream, value, previous, change, change_pct, ckey, previous_ckey``: totals per selected stream and
+    their change, with the cell keys of the two totals (for ``privacy.release``, which recomputes the change
+    from the published numbers).
 
     ``previous`` is the total over the same number of months just before the window, with the same other
     filters; it is NA when that period starts before the table's first month (no fair comparison).
@@ -646,10 +737,20 @@ def _event_kpis(events: pd.DataFrame, base: np.ndarray, streams: tuple[str, ...]
     counts = _bincount(keys, weights * base, len(schema.ALL_STREAMS) * 3).reshape(-1, 3)
     now = counts[:, 0]
     before = counts[:, 1] if previous is not None else None
+    if recordkeys.RECORD_KEY in events.columns:
+        rows = np.flatnonzero(base & (where < 2))  # the rows of the two windows only
+        key_weights = _key_weights_of(events).take(rows)
+        cell_keys = _cell_keys(keys.take(rows), key_weights, len(schema.ALL_STREAMS) * 3).reshape(-1, 3)
+    else:
+        cell_keys = None
     rows = []
     for stream in streams:
         at = schema.ALL_STREAMS.index(stream)
-        rows.append((stream, int(now[at]), None if before is None else int(before[at])))
+        row = (stream, int(now[at]), None if before is None else int(before[at]))
+        # Cell keys of the two totals ride along (None without record keys).
+        key_now = None if cell_keys is None else int(cell_keys[at, 0])
+        key_before = None if cell_keys is None or before is None else int(cell_keys[at, 1])
+        rows.append((*row, key_now, key_before))
     return rows
 
 
@@ -674,8 +775,13 @@ def _windows(months: np.ndarray, span) -> tuple[np.ndarray, np.ndarray | None]:
     return current, (months >= before_start.ordinal) & (months <= before_end.ordinal)
 
 
-def _kpi_frame(rows: list[tuple[str, int, int | None]]) -> pd.DataFrame:
-    return _with_change([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+def _kpi_frame(rows: list[tuple]) -> pd.DataFrame:
+    """KPI rows ``(stream, value, previous[, ckey, previous_ckey])`` as the KPI table, with cell keys
+    (``ckey``, ``previous_ckey``; NA for displacement and where there are no record keys)."""
+    table = _with_change([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+    table["ckey"] = pd.array([r[3] if len(r) > 3 else None for r in rows], dtype="Int16")
+    table["previous_ckey"] = pd.array([r[4] if len(r) > 4 else None for r in rows], dtype="Int16")
+    return table
 
 
 def _with_change(streams: list[str], values: list[int | None], previous: list[int | None]) -> pd.DataFrame:

@@ -23,6 +23,7 @@ SUBCOMMANDS = (
     "flowmon.geo.cli",
     "flowmon.bench",
     "flowmon.export.cli",
+    "flowmon.audit",
 )
 
 
