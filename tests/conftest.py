@@ -145,3 +145,16 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "ui" in item.keywords and not os.environ.get("CI"):
             item.add_marker(pytest.mark.skip(reason=f"no chromium at {CHROMIUM}"))
+
+
+def published(events, stream: str, data_dir=None, **release) -> int:
+    """What flowmon publishes for ``events`` (rows already selected by hand, with pandas): the true count
+    and the cell key worked out here, then the perturbation of ``flowmon.privacy.release``."""
+    import pandas as pd
+
+    from flowmon import privacy
+
+    count = int(events["count"].sum())
+    ckey = int((events["record_key"].astype("int64") * events["count"].astype("int64")).sum() % 256)
+    cell = pd.DataFrame({"stream": [stream], "value": [count], "ckey": [ckey]})
+    return int(privacy.release(cell, data_dir=data_dir, **release)["value"].iloc[0])

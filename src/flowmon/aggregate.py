@@ -6,7 +6,7 @@ publishes only what ``flowmon.privacy.release`` makes of it.
 Pure functions over the canonical tables (``flowmon.schema``): same input, same output, no Panel. Every
 result is a small long-format DataFrame with a ``value`` column (a count of people: the sum of the events'
 ``count``, or of the flows' ``individuals``), ready for ``flowmon.privacy``, which must be the last step
-before anything is shown or exported. ``view_data`` does both for every view of the dashboard at once.
+before anything is shown or exported. ``count_view`` counts every table of one dashboard view at once.
 
 Cell keys: next to ``value``, the tables of case events have ``ckey``, the cell key of the cell key method
 (``flowmon.privacy.release``): the sum of the ``record_key`` of its records modulo 256, a row of ``count``
@@ -36,7 +36,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from flowmon import privacy, recordkeys, schema
+from flowmon import recordkeys, rounds, schema
 
 Freq = Literal["M", "Q", "Y"]
 FREQS: tuple[Freq, ...] = ("M", "Q", "Y")
@@ -316,26 +316,13 @@ def _flows_mask(flows: pd.DataFrame, f: Filters, *, window: bool = True) -> np.n
     return mask
 
 
-def _snapshots(flows: pd.DataFrame) -> np.ndarray:
-    """Rows of sources that hold a single round: DTM master lists, which count the people displaced at that
-    date (a stock), not the people who moved that month (a flow, as a source with many months does)."""
-    if "source" not in flows.columns or flows.empty:
-        return np.zeros(len(flows), dtype=bool)
-    source = pd.Categorical(flows["source"].astype(str)).codes
-    months = _months_of(flows)
-    rounds = pd.Series(months).groupby(source).transform("nunique").to_numpy()
-    return rounds == 1
-
-
 def _latest_rounds(flows: pd.DataFrame, mask: np.ndarray) -> np.ndarray:
-    """``mask`` with only the latest of the selected snapshot rounds: two master lists in one window would
-    otherwise count the same displaced people twice. Monthly flows are kept as they are (they add up)."""
-    snapshot = _snapshots(flows) & mask
-    if not snapshot.any():
+    """``mask`` with, of its snapshot rounds (DTM master lists, DTM API stocks), only the latest by date:
+    two rounds in one window would count the same displaced people twice (``flowmon.rounds``). Monthly
+    movements are kept as they are (they add up)."""
+    if "source" not in flows.columns or flows.empty:
         return mask
-    months = _months_of(flows)
-    latest = months[snapshot].max()
-    return mask & ~(snapshot & (months != latest))
+    return rounds.latest_round(flows, mask)
 
 
 def filter_events(events: pd.DataFrame, f: Filters | None = None) -> pd.DataFrame:
@@ -605,8 +592,10 @@ def by_period(
 
 
 def _displacement_by_state(sel: _Selection, side: str = "destination") -> pd.DataFrame:
-    column = f"{side}_pcode"
-    counts = _bincount(sel.codes(column), sel.weights("individuals"), len(schema.STATE_PCODES))
+    codes = sel.codes(f"{side}_pcode")
+    weights = sel.weights("individuals")
+    known = codes >= 0  # DTM stocks may not know the state of origin: no "displaced from" figure for them
+    counts = _bincount(codes[known], weights[known], len(schema.STATE_PCODES))
     return pd.DataFrame(
         {
             "stream": schema.DISPLACEMENT,
@@ -716,7 +705,7 @@ def kpis(events: pd.DataFrame, flows: pd.DataFrame | None = None, f: Filters | N
     ``previous`` is the total over the same number of months just before the window, with the same other
     filters; it is NA when that period starts before the table's first month (no fair comparison).
     ``change`` is value - previous and ``change_pct`` 100 * change / previous (NA when previous is 0 or NA).
-    Not suppressed: ``view_data`` does that.
+    Confidential: ``flowmon.viewdata.build`` publishes them through ``privacy.release``.
     """
     f = f or Filters()
     span = window(events, flows, f)
@@ -813,103 +802,106 @@ VIEWS = (
     "departures",
     "return_flows",
     "state_flows",
+    "nationality_total",
 )
 
 
-def view_data(
+def count_view(
     events: pd.DataFrame,
     flows: pd.DataFrame | None = None,
     f: Filters | None = None,
-    k: privacy.OperatorK = None,
     *,
     freq: Freq = "M",
     return_origin: ReturnOrigin = "state_pcode",
 ) -> dict[str, pd.DataFrame]:
-    """Every aggregate the dashboard shows, suppressed, in one call: what a filter change recomputes.
+    """Every table one dashboard view shows, counted (CONFIDENTIAL: true counts with their cell keys).
 
-    Keys (``VIEWS``): ``window`` (one row: start, end, previous_start, previous_end as Periods, NaT-free;
-    empty when there is no data), ``kpis`` (``kpis`` plus ``suppressed`` and ``previous_suppressed``;
-    ``change`` is NA unless both numbers are shown), ``by_state`` (displacement included, by destination),
+    Keys (``VIEWS``): ``window`` (one row: start, end, previous_start, previous_end as Periods; empty when
+    there is no data), ``kpis`` (``kpis``), ``by_state`` (displacement included, by destination),
     ``by_office``, ``by_period`` (at ``freq``, displacement included), ``by_category``, ``by_nationality``,
     ``by_referred_to``, ``departures`` (displacement by state of origin, shaped like ``by_state``),
-    ``return_flows`` (from ``return_origin``), ``state_flows``. Each frame has ``value`` (Int64, NA where
-    hidden) and ``suppressed``. All of them are protected together (``privacy.protect_linked``): a stream's
-    KPI is the total of its map, trend and breakdowns, so a number hidden in one is hidden in all.
-    ``k`` is the operator's k (one, or per stream), never below the floors of ``privacy.K_FLOORS``.
+    ``return_flows`` (from ``return_origin``), ``state_flows``. Each frame has ``value`` and, for case
+    events, ``ckey``. ``flowmon.viewdata.build`` turns them into published numbers (``privacy.release``).
     """
     if freq not in FREQS:
         raise ValueError(f"freq must be one of {', '.join(FREQS)}, not {freq!r}")
     f = f or Filters()
     streams = f.event_streams()
     span = window(events, flows, f)
-    with_flows = flows is not None and f.displacement
-
     base = _events_mask(events, f, window=False)
     current, _ = _windows(_months_of(events), span)
     ev = _Selection(events, base & current)
     kpi_rows = _event_kpis(events, base, streams, span)
     fl = None
-    if with_flows:
+    if flows is not None and f.displacement:
         flow_base = _flows_mask(flows, f, window=False)
         flow_current, _ = _windows(_months_of(flows), span)
         fl = _Selection(flows, _latest_rounds(flows, flow_base & flow_current))
         kpi_rows.append(_flow_kpi(flows, flow_base, span))
-
     state = _by_state(ev, streams)
-    displaced = _displacement_by_state(fl) if fl is not None else _empty_like(state)
-    departures = _displacement_by_state(fl, "origin") if fl is not None else _empty_like(state)
-    kpi = _kpi_frame(kpi_rows)
-    previous = kpi.loc[kpi["previous"].notna(), ["stream", "previous"]].rename(columns={"previous": "value"})
+    parts = [state]
+    departures = _empty_like(state)
+    if fl is not None:
+        parts.append(_displacement_by_state(fl))
+        departures = _displacement_by_state(fl, "origin")
     returns = (
         _return_flows(ev, return_origin)
         if "return" in streams
         else _empty_pairs(return_origin, "destination")
     )
-    pairs = _state_flows(fl) if fl is not None else _empty_pairs("origin_pcode", "destination_pcode")
-
-    per_stream = (("stream",),)
-    L = privacy.Linked
-    tables = {
-        "kpis": L(kpi[["stream", "value"]].astype({"value": "int64"}), ("stream",), margins=()),
-        "previous": L(
-            previous.astype({"value": "int64"}), ("stream",), margins=(), fixed={"window": "previous"}
-        ),
-        "by_state": L(state, ("stream", "state_pcode"), per_stream),
-        "displacement": L(
-            displaced, ("stream", "state_pcode"), per_stream, dims={"state_pcode": "destination_pcode"}
-        ),
-        "by_office": L(_cross(ev, "office", streams), ("stream", "office"), per_stream),
-        "by_period": L(
-            _by_period(ev, fl, streams, span, freq),
-            ("stream", "period"),
-            per_stream,
-            dims={"period": f"period_{freq}"},
-        ),
-        "by_category": L(_by_category(ev, streams), ("stream", "category"), per_stream),
-        "by_nationality": L(_by_nationality(ev, streams), ("stream", "nationality"), per_stream),
-        "return_flows": L(
-            returns,
-            (return_origin, "destination"),
-            ((return_origin,), ("destination",), ()),
-            fixed={"stream": "return"},
-        ),
-        "departures": L(
-            departures, ("stream", "state_pcode"), per_stream, dims={"state_pcode": "origin_pcode"}
-        ),
-        "by_referred_to": L(_by_referred_to(ev, streams), ("stream", "referred_to"), per_stream),
-        "state_flows": L(
-            pairs,
-            ("origin_pcode", "destination_pcode"),
-            (("origin_pcode",), ("destination_pcode",), ()),
-            fixed={"stream": schema.DISPLACEMENT},
-        ),
+    return {
+        "window": _window_frame(span),
+        "kpis": _kpi_frame(kpi_rows),
+        "by_state": _concat(parts),
+        "by_office": _cross(ev, "office", streams),
+        "by_period": _by_period(ev, fl, streams, span, freq),
+        "by_category": _by_category(ev, streams),
+        "by_nationality": _by_nationality(ev, streams),
+        "by_referred_to": _by_referred_to(ev, streams),
+        "departures": departures,
+        "return_flows": returns,
+        "state_flows": _state_flows(fl)
+        if fl is not None
+        else _empty_pairs("origin_pcode", "destination_pcode"),
+        "nationality_total": _nationality_total(ev, streams),
+        # Which DTM rounds the displacement figures are (a stock is one round: the view names it).
+        "rounds": rounds.shown_rounds(flows, fl.mask)
+        if fl is not None
+        else rounds.shown_rounds(flows.iloc[:0], []),
     }
-    protected = privacy.protect_linked(tables, privacy.k_by_stream(k))
-    out = {name: p.cells for name, p in protected.items() if name not in ("kpis", "previous", "displacement")}
-    out["by_state"] = pd.concat([out["by_state"], protected["displacement"].cells], ignore_index=True)
-    out["kpis"] = _protected_kpis(kpi_rows, protected["kpis"].cells, protected["previous"].cells)
-    out["window"] = _window_frame(span)
-    return {name: out[name] for name in VIEWS}
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    if len(parts) == 1:
+        return parts[0]
+    table = pd.concat(parts, ignore_index=True)
+    if "ckey" in table.columns:
+        table["ckey"] = table["ckey"].astype("Int16")  # NA for the displacement rows: no record keys
+    return table
+
+
+def _nationality_total(sel: _Selection, streams: tuple[str, ...]) -> pd.DataFrame:
+    """``nationality, value, ckey``: people of each nationality over all ``streams`` together (a cell of its
+    own: the sum of published per-stream numbers would add their noise up)."""
+    case_streams = tuple(s for s in streams if s in schema.STREAMS)
+    vocabulary = _vocab("nationality")
+    if not case_streams:
+        return pd.DataFrame(
+            {"nationality": pd.Series(dtype=object), "value": pd.Series(dtype=np.int64), "ckey": []}
+        )
+    chosen = _selected(sel.codes("stream"), schema.ALL_STREAMS, case_streams)
+    codes = sel.codes("nationality")[chosen]
+    key_weights = sel.key_weights()
+    counts = _bincount(codes, sel.weights("count")[chosen], len(vocabulary))
+    ckeys = _cell_keys(codes, None if key_weights is None else key_weights[chosen], len(vocabulary))
+    present = np.flatnonzero(counts)
+    return pd.DataFrame(
+        {
+            "nationality": np.array(vocabulary, dtype=object)[present],
+            "value": counts[present],
+            "ckey": ckeys[present],
+        }
+    )
 
 
 def _empty_like(table: pd.DataFrame) -> pd.DataFrame:
@@ -924,20 +916,6 @@ def _empty_pairs(origin: str, destination: str) -> pd.DataFrame:
             "value": pd.Series(dtype=np.int64),
         }
     )
-
-
-def _protected_kpis(rows: list[tuple], current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
-    hidden_now = current[privacy.SUPPRESSED].to_numpy(dtype=bool)
-    hidden = dict(zip(previous["stream"], previous[privacy.SUPPRESSED], strict=True))
-    hidden_before = np.array([bool(hidden.get(r[0], False)) for r in rows], dtype=bool)
-    table = _with_change(
-        [r[0] for r in rows],
-        [None if h else r[1] for r, h in zip(rows, hidden_now, strict=True)],
-        [None if h else r[2] for r, h in zip(rows, hidden_before, strict=True)],
-    )
-    table[privacy.SUPPRESSED] = hidden_now
-    table["previous_suppressed"] = hidden_before
-    return table
 
 
 def _window_frame(span) -> pd.DataFrame:

@@ -160,7 +160,7 @@ def measure(events: pd.DataFrame, flows: pd.DataFrame | None, repeat: int = 3) -
     filters = filter_sequence(events, flows)
 
     def views(f: Filters) -> object:
-        return aggregate.view_data(events, flows, f)
+        return aggregate.count_view(events, flows, f)
 
     def floor(f: Filters) -> object:
         return floor_aggregates(events, flows, f)

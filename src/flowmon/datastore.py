@@ -2,8 +2,8 @@
 
 ``open_dataset`` reads a data folder once (Panel's process-wide cache, keyed by the folder and its manifest's
 modification time) and prepares it for fast filtering. ``DataStore`` holds one session's filters as
-parameters and derives everything the views show through ``flowmon.aggregate.view_data``, so the only
-figures that exist on this side of the browser are aggregated and suppressed.
+parameters and derives everything the views show through ``flowmon.viewdata.build``, so the only
+figures that exist on this side of the browser are aggregated and published (protected).
 """
 
 from __future__ import annotations

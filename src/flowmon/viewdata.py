@@ -57,6 +57,7 @@ class ViewData:
     synthetic: bool
     streams_present: tuple[str, ...]
     offices_open: pd.Series
+    rounds: pd.DataFrame = field(default_factory=pd.DataFrame)
     k: Mapping[str, int] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
@@ -137,22 +138,45 @@ def build(
     language: str = "en",
     notices: tuple[str, ...] = (),
 ) -> ViewData:
-    """The snapshot of one view: published tables and KPIs, title, notices, footnote and provenance."""
-    counted = aggregate.view_data(
-        dataset.events, dataset.flows, selection(filters), operator_k, freq=filters.freq
-    )
+    """The snapshot of one view: published tables and KPIs, title, notices, footnote and provenance.
+
+    Every number comes from ``aggregate.count_view`` through ``privacy.release`` (the one way from counts to
+    anything shown): the same records give the same published number in every view, session and export.
+    """
+    counted = aggregate.count_view(dataset.events, dataset.flows, selection(filters), freq=filters.freq)
     start, end = period_span(filters.period) if filters.period else (None, None)
     months = dataset.months
     data_start = pd.Period(months[0], "M") if months else None
     data_end = pd.Period(months[-1], "M") if months else None
-    kpis = counted["kpis"]
+
+    def publish(table: pd.DataFrame, **stream) -> pd.DataFrame:
+        return privacy.release(table, operator_k, data_dir=dataset.data_dir, **stream)
+
+    kpis = publish(counted["kpis"])
     kpis = kpis[kpis["stream"].isin(dataset.streams_present)].reset_index(drop=True)
     if start is not None and data_start is not None and (start < data_start or end > data_end):
         # A period the data covers only in part is not compared with a whole one (a year so far against a
         # full year would read as a fall).
-        kpis = kpis.assign(previous=pd.NA, change=pd.NA, change_pct=pd.NA, previous_suppressed=False).astype(
+        kpis = kpis.assign(previous=pd.NA, change=pd.NA, change_pct=pd.NA).astype(
             {"previous": "Int64", "change": "Int64", "change_pct": "Float64"}
         )
+    offices = set(dataset.offices["code"])
+    by_office = counted["by_office"]
+    case_streams = tuple(s for s in selection(filters).event_streams())
+    tables = {
+        "by_state": publish(counted["by_state"]),
+        "departures": publish(counted["departures"]),
+        # Only the dataset's offices (a scoped viewer's own): no row for an office they cannot see.
+        "by_office": publish(by_office[by_office["office"].isin(offices)].reset_index(drop=True)),
+        "by_period": publish(_within(counted["by_period"], filters.freq, data_start, data_end)),
+        "by_category": publish(counted["by_category"]),
+        "by_nationality": publish(counted["by_nationality"]),
+        "by_referred_to": publish(counted["by_referred_to"]),
+        "return_flows": publish(counted["return_flows"], stream="return"),
+        "state_flows": publish(counted["state_flows"], stream=schema.DISPLACEMENT),
+        "nationality_total": _ranked(publish(counted["nationality_total"], stream=case_streams)),
+    }
+    shown_streams = [s for s in filters.streams() if s in dataset.streams_present]
     view = ViewData(
         filters=filters,
         language=language,
@@ -162,28 +186,27 @@ def build(
         data_start=data_start,
         data_end=data_end,
         kpis=kpis,
-        tables={
-            **{name: counted[name] for name in TABLES},
-            "by_period": _within(counted["by_period"], filters.freq, data_start, data_end),
-            # Only the dataset's offices (a scoped viewer's own): no row for an office they cannot see.
-            "by_office": counted["by_office"][
-                counted["by_office"]["office"].isin(set(dataset.offices["code"]))
-            ].reset_index(drop=True),
-            "nationality_total": nationality_totals(dataset, filters, operator_k),
-        },
+        tables=tables,
         title=title(dataset, filters, language),
         notices=tuple(notices),
-        footnote=privacy.footnote(operator_k=operator_k),
+        footnote=privacy.footnote(shown_streams, operator_k=operator_k, language=language),
         sources=tuple(provenance(dataset)),
         synthetic=dataset.synthetic,
         streams_present=dataset.streams_present,
         offices_open=office_open(dataset.offices, start, end),
+        rounds=counted["rounds"],
         k=privacy.k_by_stream(operator_k),
     )
     if view.partial and months:
         covered = i18n.period_text(max(start, data_start), min(end, data_end), language)
         object.__setattr__(view, "notices", (*view.notices, partial_note(filters.period, covered, language)))
     return view
+
+
+def _ranked(table: pd.DataFrame) -> pd.DataFrame:
+    """Largest published number first (ties by code): the order shows nothing the numbers do not."""
+    order = np.lexsort((table.iloc[:, 0].astype(str).to_numpy(), -table["value"].fillna(0).to_numpy()))
+    return table.take(order).reset_index(drop=True)
 
 
 def _within(by_period: pd.DataFrame, freq: str, first: pd.Period | None, last: pd.Period | None):
@@ -264,22 +287,3 @@ def office_open(offices: pd.DataFrame, start: pd.Period | None, end: pd.Period |
     opened_in_time = offices["opened"].isna() | (offices["opened"] <= first)
     not_closed = offices["closed"].isna() | (offices["closed"] >= last)
     return pd.Series((opened_in_time & not_closed).to_numpy(), index=offices["code"].to_numpy())
-
-
-def nationality_totals(dataset, filters: Filters, operator_k: privacy.OperatorK = None) -> pd.DataFrame:
-    """``nationality, value, suppressed`` over the selected case streams together, largest first.
-
-    Counted over all selected streams at once and then protected as a table of its own (never a sum of
-    published per-stream numbers), with the strictest k of the streams it covers.
-    """
-    sel = selection(filters)
-    counted = aggregate.by_nationality(dataset.events, sel)
-    totals = counted.groupby("nationality", observed=True, as_index=False)["value"].sum()
-    if totals.empty:
-        return pd.DataFrame({"nationality": [], "value": [], "suppressed": []})
-    k = max(privacy.k_for(s, operator_k) for s in sel.event_streams())
-    protected = privacy.suppress(totals[["nationality", "value"]], k=k)
-    # Ranked by what is published (hidden last): the true size of a hidden cell must not show in the order.
-    shown = protected["value"].astype("Float64").fillna(-1).to_numpy()
-    order = np.lexsort((protected["nationality"].astype(str).to_numpy(), -shown))
-    return protected.take(order).reset_index(drop=True)
