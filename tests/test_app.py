@@ -112,14 +112,14 @@ def test_url_query_applies_filters(dashboard, events):
 def test_old_links_open_the_nearest_allowed_view_and_say_so(dashboard):
     dashboard.store.apply_query({"start": "2023-02", "end": "2023-03", "office": "KRT,PZU"})
     assert dashboard.store.period == "2023-Q1" and dashboard.store.office == "KRT"
-    message = dashboard._message(dashboard.store.view)
+    message = dashboard.message.render(dashboard.store.view)
     assert "showing 2023-Q1" in message and "One office or all" in message
 
 
 def test_a_selection_with_no_data_says_so(dashboard):
     # Khartoum's MRRC closed in April 2023.
     dashboard.store.param.update(office="KRT", stream=["caseload"], period="2024-H1")
-    assert "No data for this selection" in dashboard._message(dashboard.store.view)
+    assert "No data for this selection" in dashboard.message.render(dashboard.store.view)
 
 
 def test_closed_offices_are_marked_in_the_office_choice(dashboard):
@@ -174,9 +174,9 @@ def test_no_record_level_field_reaches_the_page(dashboard):
 
 def test_csv_download_is_exactly_the_table_shown_and_keeps_protection(dashboard):
     dashboard.store.param.update(stream=["referral"], period="2025-Q1")
-    table = dashboard.shown_table("state")
+    table = dashboard.tables.table("state")
     cells = dashboard.store.view["by_state"].query("stream == 'referral'")
-    csv = dashboard._download("state").callback().getvalue()
+    csv = dashboard.tables.download("state").callback().getvalue()
     back = pd.read_csv(pd.io.common.StringIO(csv))
     assert len(back) == 19
     column = "Trafficking referrals"
@@ -238,16 +238,17 @@ def test_choosing_what_the_map_shows_selects_its_stream(dashboard):
 
 def test_displacement_alone_hides_the_case_charts(dashboard):
     dashboard.main_area()
-    assert dashboard.trend.visible
+    trend, breakdowns = dashboard.trend.__panel__(), dashboard.breakdowns.__panel__()
+    assert trend.visible and breakdowns.visible
     dashboard.store.stream = ["displacement"]
-    assert not dashboard.trend.visible and not dashboard.breakdowns.visible
+    assert not trend.visible and not breakdowns.visible
     assert dashboard.store.indicator == "displacement_in"
 
 
 def test_an_empty_data_folder_says_what_to_do(tmp_path):
     empty = Dashboard(data_dir=str(tmp_path))
     render(pn.Column(empty.main_area(), empty.controls))
-    assert "holds no data yet" in empty._message(empty.store.view)
+    assert "holds no data yet" in empty.message.render(empty.store.view)
     empty.store.param.update(sex="female", indicator="return", granularity="year")
     presenting = Dashboard(data_dir=str(tmp_path), present=True, language="ar")
     assert presenting.player is not None

@@ -15,21 +15,16 @@ import os
 from urllib.parse import urlencode
 
 import holoviews as hv
-import pandas as pd
 import panel as pn
 import param
-from panel.custom import JSComponent
 
-from flowmon import access, access_log, i18n, schema, store
+from flowmon import access, access_log, i18n, parts, schema, store
 from flowmon.datastore import ALL, INDICATORS, DataStore, open_dataset
 from flowmon.mapview import MapView
-from flowmon.views import charts, tables
-from flowmon.views.cards import CARD_CSS, kpi_cards
-from flowmon.views.style import STREAM_COLORS, format_count
+from flowmon.views.cards import CARD_CSS
 
 TITLE = "flowmon · IOM Sudan migration and displacement"
 ACCENT = "#0033a0"  # IOM blue
-CHART_HEIGHT = 300
 CSS = (
     CARD_CSS
     + """
@@ -64,26 +59,6 @@ def _extensions() -> None:
     # inline=True: every script ships with the page, so nothing is fetched from a CDN (offline offices).
     pn.extension(inline=True, raw_css=[CSS], loading_indicator=True)
     hv.extension("bokeh", logo=False)
-
-
-class ArrowKeys(JSComponent):
-    """Left and right arrow keys anywhere on the page step the period player."""
-
-    step = param.Integer(default=0, doc="Incremented (+1) or decremented (-1) by each key press")
-
-    _esm = """
-    export function render({ model }) {
-      const onKey = (event) => {
-        const tag = (event.target && event.target.tagName) || "";
-        if (["INPUT", "SELECT", "TEXTAREA"].includes(tag)) { return; }
-        if (event.key === "ArrowRight") { model.step = model.step + 1; }
-        if (event.key === "ArrowLeft") { model.step = model.step - 1; }
-      };
-      window.addEventListener("keydown", onKey);
-      model.on("remove", () => window.removeEventListener("keydown", onKey));
-      return document.createElement("span");
-    }
-    """
 
 
 class Dashboard(pn.viewable.Viewer):
@@ -305,183 +280,15 @@ class Dashboard(pn.viewable.Viewer):
         return options
 
     def _build_views(self) -> None:
-        store = self.store
-        self.title = pn.pane.HTML(pn.bind(self._title, store.param.view), sizing_mode="stretch_width")
-        self.message = pn.pane.HTML(pn.bind(self._message, store.param.view), sizing_mode="stretch_width")
-        self.kpis = pn.pane.HTML(pn.bind(self._kpis, store.param.view), sizing_mode="stretch_width",
-                                 min_height=120)  # fmt: skip
-        # DynamicMaps update the drawn charts in place instead of building new Bokeh plots.
-        self.trend = self._chart(self._trend)
-        self.breakdowns = pn.Tabs(
-            (self._t("tab.nationality"), self._chart(self._nationalities)),
-            (self._t("tab.services"), self._chart(self._categories, "caseload")),
-            (self._t("tab.exploitation"), self._chart(self._categories, "referral")),
-            (self._t("tab.reintegration"), self._chart(self._categories, "return")),
-            (self._t("tab.referred_to"), self._chart(self._referred_to)),
-            dynamic=True, sizing_mode="stretch_width",
-        )  # fmt: skip
-        # Plain HTML tables: every state and office at once with no inner scroll (a projected or exported
-        # view shows them all), right to left in Arabic, and no grid library to fetch or keep in step
-        # (Panel 1.9's Tabulator can spin forever redrawing a table in a hidden tab).
-        table = {"index": False, "sizing_mode": "stretch_width", "css_classes": ["fm-table"],
-                 "text_align": "start"}  # fmt: skip
-        self.state_table = pn.pane.DataFrame(pn.bind(self._shown, store.param.view, "state"), **table)
-        self.office_table = pn.pane.DataFrame(pn.bind(self._shown, store.param.view, "office"), **table)
-        self.tables = pn.Tabs(
-            (
-                self._t("tab.by_state"),
-                pn.Column(self._download("state"), self.state_table, sizing_mode="stretch_width"),
-            ),
-            (
-                self._t("tab.by_office"),
-                pn.Column(self._download("office"), self.office_table, sizing_mode="stretch_width"),
-            ),
-            sizing_mode="stretch_width",
-        )
-        self.footer = pn.pane.HTML(pn.bind(self._footer, store.param.view), css_classes=["fm-footer"],
-                                   sizing_mode="stretch_width")  # fmt: skip
-        self.player = self._player()
-
-    def _chart(self, function, *args) -> pn.pane.HoloViews:
-        # Each change draws the chart anew rather than patching its data source in place: bars come and go
-        # (nationalities, periods), and Bokeh 3.9 can paint a patched bar glyph against the previous row
-        # count ("Size mismatch" in the browser). The map, whose rows never change, is patched in place.
-        return pn.pane.HoloViews(pn.bind(function, self.store.param.view, *args), sizing_mode="stretch_width",
-                                 height=CHART_HEIGHT, linked_axes=False)  # fmt: skip
-
-    # --- what the views show: each reads the session's ViewData and draws it --------------------------
-    def _title(self, view) -> str:
-        size = "fm-title fm-big" if self.present else "fm-title"
-        return f'<p class="{size}" dir="{i18n.direction(self.language)}">{html.escape(view.title)}</p>'
-
-    def _message(self, view) -> str:
-        notes = [self._url_error] if self._url_error else []
-        notes += list(view.notices)
-        if self.dataset.empty:
-            notes.append(
-                f"{self.dataset.data_dir} holds no data yet: run `flowmon demo --data-dir DIR` for synthetic "
-                "demo data, or `flowmon ingest STREAM FILE` for real exports."
-            )
-        elif view.empty:
-            notes.append(self._t("no_data"))
-        return "".join(f'<div class="fm-empty" role="status">{html.escape(n)}</div>' for n in notes)
-
-    def _kpis(self, view) -> str:
-        if view.kpis.empty:
-            return ""
-        labels = {s: self._t(s) for s in schema.ALL_STREAMS}
-        units = {s: self._t(f"unit.{s}") for s in schema.ALL_STREAMS}
-        previous = (
-            f"{self._t('change_vs')} {view.previous}" if view.previous else self._t("change_vs_previous")
-        )
-        no_comparison = self._t("partial_no_change") if view.partial else self._t("no_previous")
-        cards = kpi_cards(view.kpis, labels=labels, units=units, direction=i18n.direction(self.language),
-                          previous=previous, no_comparison=no_comparison)  # fmt: skip
-        return f'<div class="fm-present">{cards}</div>' if self.present else cards
-
-    def _trend(self, view):
-        table = view["by_period"]
-        cases = table[table["stream"] != "displacement"]
-        title = self._t("trend_title").format(granularity=self._t(view.filters.granularity))
-        if view.empty or not cases["value"].fillna(0).any():
-            title = self._t("no_case_data")
-            cases = cases.iloc[:0]
-        return charts.trend(cases, freq=view.filters.freq, title=title, labels=self._stream_labels(),
-                            partial=self._partial_periods(view, cases))  # fmt: skip
-
-    def _partial_periods(self, view, table: pd.DataFrame) -> set[str]:
-        """Trend periods the data covers only in part (the first and last months of the data)."""
-        if view.data_start is None or table.empty:
-            return set()
-        freq = view.filters.freq
-        labels = charts.period_labels(table["period"], freq)
-        partial = set()
-        for label, start in zip(labels, pd.to_datetime(table["period"]), strict=True):
-            period = start.to_period(freq)
-            first, last = period.asfreq("M", "start"), period.asfreq("M", "end")
-            if first < view.data_start or last > view.data_end:
-                partial.add(label)
-        return partial
-
-    def _stream_labels(self) -> dict[str, str]:
-        return {s: self._t(s) for s in schema.ALL_STREAMS}
-
-    def _nationalities(self, view):
-        totals = view["nationality_total"]
-        names = self.dataset.countries.set_index("iso3")["name"]
-        totals = totals.assign(
-            country=totals["nationality"].astype(str).map(lambda c: names.get(c, "Unknown"))
-        )
-        return charts.ranked_bars(totals, "country", title=self._t("top_nationalities"))
-
-    def _categories(self, view, stream: str):
-        rows = view["by_category"].query("stream == @stream")
-        label = schema.CATEGORY_LABELS[stream]
-        title = f"{self._t(stream)} by {label}" if len(rows) else f"{self._t(stream)}: not selected"
-        return charts.ranked_bars(rows.rename(columns={"category": label}), label, title=title,
-                                  color=STREAM_COLORS[stream])  # fmt: skip
-
-    def _referred_to(self, view):
-        rows = view["by_referred_to"]
-        title = (
-            f"{self._t('referral')} by service referred to"
-            if len(rows)
-            else f"{self._t('referral')}: not selected"
-        )
-        return charts.ranked_bars(rows, "referred_to", title=title, color=STREAM_COLORS["referral"])
-
-    def shown_table(self, kind: str, view=None) -> pd.DataFrame:
-        """Exactly what the table shows (published figures): one row per state or office, by stream."""
-        return tables.wide(self.store.view if view is None else view, self.dataset, kind,
-                           labels=self._stream_labels())  # fmt: skip
-
-    def _shown(self, view, kind: str) -> pd.DataFrame:
-        """The table as a person reads it: thousands separators, '*' for suppressed cells."""
-        table = self.shown_table(kind, view)
-        for column in self._stream_labels().values():
-            if column in table.columns:
-                table[column] = [format_count(v) for v in table[column]]
-        return table
-
-    def _download(self, kind: str) -> pn.widgets.FileDownload:
-        def csv() -> io.StringIO:
-            return io.StringIO(self.shown_table(kind).to_csv(index=False))
-
-        return pn.widgets.FileDownload(
-            callback=csv, filename=f"flowmon_by_{kind}.csv", label=f"Download CSV (by {kind}, as shown)",
-            button_type="primary", button_style="outline",
-        )  # fmt: skip
-
-    def _footer(self, view) -> str:
-        sources = [f"{s['stream']}: {s['source']} ({self._t('as_of')} {s['as_of']})" for s in view.sources]
-        synthetic = f"<b>{self._t('synthetic')}</b>. " if view.synthetic else ""
-        geometry = self._t("official") if self.dataset.boundaries is not None else self._t("schematic")
-        size = ' class="fm-present"' if self.present else ""
-        return (
-            f'<div dir="{i18n.direction(self.language)}"{size}>{synthetic}{self._t("sources")}: '
-            f"{html.escape('; '.join(sources) or 'none')}. {geometry} {html.escape(view.footnote)} "
-            f"{html.escape(self._t('aggregated_only'))}</div>"
-        )
-
-    def _player(self) -> pn.Column:
-        """Step through the months one at a time: each step is that month's view (presentation mode)."""
-        months = list(self.dataset.months) or ["—"]
-        end = self.store.view.end
-        current = months.index(str(end)) if end is not None and str(end) in months else len(months) - 1
-        player = pn.widgets.Player(
-            name="Month", start=0, end=len(months) - 1, value=current, interval=1500, loop_policy="once",
-            show_loop_controls=False, show_value=False, sizing_mode="stretch_width",
-        )  # fmt: skip
-
-        def step(index: int) -> None:
-            if months[index] in self.dataset.months:  # an empty store has nothing to step through
-                self.store.period = months[index]
-
-        player.param.watch(lambda event: step(event.new), "value")
-        keys = ArrowKeys()
-        keys.param.watch(lambda e: setattr(player, "value", min(max(player.value + e.new - e.old, 0),
-                                                                 len(months) - 1)), "step")  # fmt: skip
-        return pn.Column(player, keys, sizing_mode="stretch_width")
+        common = {"store": self.store, "language": self.language, "present": self.present}
+        self.title = parts.Title(**common)
+        self.message = parts.Notices(link_error=self._url_error, **common)
+        self.kpis = parts.Kpis(**common)
+        self.trend = parts.Trend(**common)
+        self.breakdowns = parts.Breakdowns(**common)
+        self.tables = parts.Tables(**common)
+        self.footer = parts.Footer(**common)
+        self.player = parts.Player(**common)
 
     # --- layout ---------------------------------------------------------------------------------------
     def _synthetic_banner(self) -> list:
@@ -491,13 +298,8 @@ class Dashboard(pn.viewable.Viewer):
         return [pn.pane.HTML(banner, sizing_mode="stretch_width")]
 
     def main_area(self) -> pn.Column:
+        # Displacement alone has no cases to chart: the trend and breakdowns step aside (parts.has_cases).
         right = pn.Column(self.kpis, self.trend, self.breakdowns, sizing_mode="stretch_width")
-        # Displacement alone has no cases to chart: the trend and breakdowns step aside, not draw empty axes.
-        has_cases = self.store.param.view.rx().filters.rx.pipe(
-            lambda f: any(s != schema.DISPLACEMENT for s in f.streams())
-        )
-        self.trend.visible = has_cases
-        self.breakdowns.visible = has_cases
         # Right to left: the map moves to the right, where an Arabic reader starts.
         columns = [pn.Column(self.map, sizing_mode="stretch_width"), right][
             :: -1 if self.language == "ar" else 1

@@ -1,0 +1,295 @@
+"""The dashboard's parts: small ``View`` classes that read the session and draw its ``ViewData``.
+
+The shape of Panel's "structure a data store" tutorial: the session (``flowmon.datastore.DataStore``) owns
+the filters and derives ``view``; each part here only reads ``store.view`` and draws it with the pure
+builders of ``flowmon.views``; ``flowmon.app.Dashboard`` lays the parts out. No part counts, protects or
+words a figure of its own: titles, notices and footnotes come with the ``ViewData``.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+
+import pandas as pd
+import panel as pn
+import param
+from panel.custom import JSComponent
+
+from flowmon import i18n, schema
+from flowmon.datastore import DataStore
+from flowmon.views import charts, tables
+from flowmon.views.cards import kpi_cards
+from flowmon.views.style import STREAM_COLORS, format_count
+
+CHART_HEIGHT = 300
+
+
+class View(pn.viewable.Viewer):
+    """A part of the dashboard: it reads ``store.view`` (the session's ViewData) and draws it."""
+
+    store = param.ClassSelector(class_=DataStore, doc="The session")
+    language = param.Selector(default="en", objects=list(i18n.LANGUAGES))
+    present = param.Boolean(default=False, doc="Presentation mode: large type")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._drawn = None
+
+    def __panel__(self):
+        # Drawn once: the same Panel objects wherever the part is shown, updated by their bindings.
+        if self._drawn is None:
+            self._drawn = self.draw()
+        return self._drawn
+
+    def draw(self):
+        raise NotImplementedError
+
+    def t(self, key: str) -> str:
+        return i18n.text(key, self.language)
+
+    @property
+    def dataset(self):
+        return self.store.dataset
+
+    def stream_labels(self) -> dict[str, str]:
+        return {s: self.t(s) for s in schema.ALL_STREAMS}
+
+
+class Title(View):
+    """What is shown, in words (the ViewData's title)."""
+
+    def draw(self):
+        return pn.pane.HTML(pn.bind(self.render, self.store.param.view), sizing_mode="stretch_width")
+
+    def render(self, view) -> str:
+        size = "fm-title fm-big" if self.present else "fm-title"
+        return f'<p class="{size}" dir="{i18n.direction(self.language)}">{html.escape(view.title)}</p>'
+
+
+class Notices(View):
+    """What the page must say before anything else: a link that had to change, no data, a partial period."""
+
+    link_error = param.String(default="", doc="Why a link's filters could not be applied")
+
+    def draw(self):
+        return pn.pane.HTML(pn.bind(self.render, self.store.param.view), sizing_mode="stretch_width")
+
+    def render(self, view) -> str:
+        notes = [self.link_error] if self.link_error else []
+        notes += list(view.notices)
+        if self.dataset.empty:
+            notes.append(
+                f"{self.dataset.data_dir} holds no data yet: run `flowmon demo --data-dir DIR` for synthetic "
+                "demo data, or `flowmon ingest STREAM FILE` for real exports."
+            )
+        elif view.empty:
+            notes.append(self.t("no_data"))
+        return "".join(f'<div class="fm-empty" role="status">{html.escape(n)}</div>' for n in notes)
+
+
+class Kpis(View):
+    """One card per stream: its total and its change against the previous period of the same kind."""
+
+    def draw(self):
+        return pn.pane.HTML(pn.bind(self.render, self.store.param.view), sizing_mode="stretch_width",
+                            min_height=120)  # fmt: skip
+
+    def render(self, view) -> str:
+        if view.kpis.empty:
+            return ""
+        units = {s: self.t(f"unit.{s}") for s in schema.ALL_STREAMS}
+        previous = f"{self.t('change_vs')} {view.previous}" if view.previous else self.t("change_vs_previous")
+        no_comparison = self.t("partial_no_change") if view.partial else self.t("no_previous")
+        cards = kpi_cards(view.kpis, labels=self.stream_labels(), units=units,
+                          direction=i18n.direction(self.language), previous=previous,
+                          no_comparison=no_comparison)  # fmt: skip
+        return f'<div class="fm-present">{cards}</div>' if self.present else cards
+
+
+def has_cases(view) -> bool:
+    """Whether the view's streams include a case stream (displacement alone has no cases to chart)."""
+    return any(s != schema.DISPLACEMENT for s in view.filters.streams())
+
+
+def chart(function, view_param) -> pn.pane.HoloViews:
+    # Each change draws the chart anew rather than patching its data source in place: bars come and go
+    # (nationalities, periods), and Bokeh 3.9 can paint a patched bar glyph against the previous row count
+    # ("Size mismatch" in the browser). The map, whose rows never change, is patched in place.
+    return pn.pane.HoloViews(pn.bind(function, view_param), sizing_mode="stretch_width", height=CHART_HEIGHT,
+                             linked_axes=False)  # fmt: skip
+
+
+class Trend(View):
+    """People per month, quarter or year, stacked by case stream; partial periods said on the axis."""
+
+    def draw(self):
+        pane = chart(self.render, self.store.param.view)
+        pane.visible = self.store.param.view.rx().rx.pipe(has_cases)
+        return pane
+
+    def render(self, view):
+        table = view["by_period"]
+        cases = table[table["stream"] != schema.DISPLACEMENT]
+        title = self.t("trend_title").format(granularity=self.t(view.filters.granularity))
+        if view.empty or not cases["value"].fillna(0).any():
+            title = self.t("no_case_data")
+            cases = cases.iloc[:0]
+        return charts.trend(cases, freq=view.filters.freq, title=title, labels=self.stream_labels(),
+                            partial=partial_periods(view, cases))  # fmt: skip
+
+
+def partial_periods(view, table: pd.DataFrame) -> set[str]:
+    """Trend periods the data covers only in part (at the first and last months of the data)."""
+    if view.data_start is None or table.empty:
+        return set()
+    freq = view.filters.freq
+    labels = charts.period_labels(table["period"], freq)
+    partial = set()
+    for label, start in zip(labels, pd.to_datetime(table["period"]), strict=True):
+        period = start.to_period(freq)
+        if period.asfreq("M", "start") < view.data_start or period.asfreq("M", "end") > view.data_end:
+            partial.add(label)
+    return partial
+
+
+class Breakdowns(View):
+    """Ranked bars: nationalities (all selected case streams together), services, exploitation, ..."""
+
+    def draw(self):
+        view = self.store.param.view
+        tabs = pn.Tabs(
+            (self.t("tab.nationality"), chart(self.nationalities, view)),
+            (self.t("tab.services"), chart(lambda v: self.categories(v, "caseload"), view)),
+            (self.t("tab.exploitation"), chart(lambda v: self.categories(v, "referral"), view)),
+            (self.t("tab.reintegration"), chart(lambda v: self.categories(v, "return"), view)),
+            (self.t("tab.referred_to"), chart(self.referred_to, view)),
+            dynamic=True, sizing_mode="stretch_width",
+        )  # fmt: skip
+        tabs.visible = view.rx().rx.pipe(has_cases)
+        return tabs
+
+    def nationalities(self, view):
+        totals = view["nationality_total"]
+        names = self.dataset.countries.set_index("iso3")["name"]
+        country = totals["nationality"].astype(str).map(lambda code: names.get(code, "Unknown"))
+        totals = totals.assign(country=country)
+        return charts.ranked_bars(totals, "country", title=self.t("top_nationalities"))
+
+    def categories(self, view, stream: str):
+        rows = view["by_category"].query("stream == @stream")
+        label = schema.CATEGORY_LABELS[stream]
+        title = f"{self.t(stream)} by {label}" if len(rows) else f"{self.t(stream)}: not selected"
+        return charts.ranked_bars(rows.rename(columns={"category": label}), label, title=title,
+                                  color=STREAM_COLORS[stream])  # fmt: skip
+
+    def referred_to(self, view):
+        rows = view["by_referred_to"]
+        name = self.t("referral")
+        title = f"{name} by service referred to" if len(rows) else f"{name}: not selected"
+        return charts.ranked_bars(rows, "referred_to", title=title, color=STREAM_COLORS["referral"])
+
+
+class Tables(View):
+    """Every state and every office with the published figures of each stream, and their CSV."""
+
+    def draw(self):
+        # Plain HTML tables: every row at once with no inner scroll (a projected or exported view shows them
+        # all), right to left in Arabic, no grid library to fetch or keep in step (Panel 1.9's Tabulator can
+        # spin forever redrawing a table in a hidden tab).
+        options = {"index": False, "sizing_mode": "stretch_width", "css_classes": ["fm-table"],
+                   "text_align": "start"}  # fmt: skip
+        view = self.store.param.view
+        return pn.Tabs(
+            *(
+                (self.t(f"tab.by_{kind}"),
+                 pn.Column(self.download(kind), pn.pane.DataFrame(pn.bind(self.shown, view, kind), **options),
+                           sizing_mode="stretch_width"))
+                for kind in ("state", "office")
+            ),
+            sizing_mode="stretch_width",
+        )  # fmt: skip
+
+    def table(self, kind: str, view=None) -> pd.DataFrame:
+        """Exactly what the table shows (published figures): one row per state or office, by stream."""
+        view = self.store.view if view is None else view
+        return tables.wide(view, self.dataset, kind, labels=self.stream_labels())
+
+    def shown(self, view, kind: str) -> pd.DataFrame:
+        """The table as a person reads it: thousands separators."""
+        table = self.table(kind, view)
+        for column in self.stream_labels().values():
+            if column in table.columns:
+                table[column] = [format_count(v) for v in table[column]]
+        return table
+
+    def download(self, kind: str) -> pn.widgets.FileDownload:
+        def csv() -> io.StringIO:
+            return io.StringIO(self.table(kind).to_csv(index=False))
+
+        return pn.widgets.FileDownload(
+            callback=csv, filename=f"flowmon_by_{kind}.csv", label=f"Download CSV (by {kind}, as shown)",
+            button_type="primary", button_style="outline",
+        )  # fmt: skip
+
+
+class Footer(View):
+    """Sources with their "as of" dates, the map's geometry, the protection footnote."""
+
+    def draw(self):
+        return pn.pane.HTML(pn.bind(self.render, self.store.param.view), css_classes=["fm-footer"],
+                            sizing_mode="stretch_width")  # fmt: skip
+
+    def render(self, view) -> str:
+        sources = [f"{s['stream']}: {s['source']} ({self.t('as_of')} {s['as_of']})" for s in view.sources]
+        synthetic = f"<b>{self.t('synthetic')}</b>. " if view.synthetic else ""
+        geometry = self.t("official") if self.dataset.boundaries is not None else self.t("schematic")
+        size = ' class="fm-present"' if self.present else ""
+        return (
+            f'<div dir="{i18n.direction(self.language)}"{size}>{synthetic}{self.t("sources")}: '
+            f"{html.escape('; '.join(sources) or 'none')}. {geometry} {html.escape(view.footnote)} "
+            f"{html.escape(self.t('aggregated_only'))}</div>"
+        )
+
+
+class ArrowKeys(JSComponent):
+    """Left and right arrow keys anywhere on the page step the period player."""
+
+    step = param.Integer(default=0, doc="Incremented (+1) or decremented (-1) by each key press")
+
+    _esm = """
+    export function render({ model }) {
+      const onKey = (event) => {
+        const tag = (event.target && event.target.tagName) || "";
+        if (["INPUT", "SELECT", "TEXTAREA"].includes(tag)) { return; }
+        if (event.key === "ArrowRight") { model.step = model.step + 1; }
+        if (event.key === "ArrowLeft") { model.step = model.step - 1; }
+      };
+      window.addEventListener("keydown", onKey);
+      model.on("remove", () => window.removeEventListener("keydown", onKey));
+      return document.createElement("span");
+    }
+    """
+
+
+class Player(View):
+    """Step through the months one at a time (buttons or arrow keys): each step is that month's view."""
+
+    def draw(self):
+        months = list(self.dataset.months) or ["—"]
+        end = self.store.view.end
+        current = months.index(str(end)) if end is not None and str(end) in months else len(months) - 1
+        player = pn.widgets.Player(
+            name="Month", start=0, end=len(months) - 1, value=current, interval=1500, loop_policy="once",
+            show_loop_controls=False, show_value=False, sizing_mode="stretch_width",
+        )  # fmt: skip
+
+        def step(index: int) -> None:
+            if months[index] in self.dataset.months:  # an empty store has nothing to step through
+                self.store.period = months[index]
+
+        player.param.watch(lambda event: step(event.new), "value")
+        keys = ArrowKeys()
+        keys.param.watch(lambda e: setattr(player, "value", min(max(player.value + e.new - e.old, 0),
+                                                                 len(months) - 1)), "step")  # fmt: skip
+        return pn.Column(player, keys, sizing_mode="stretch_width")
