@@ -8,36 +8,43 @@ from PIL import Image
 
 from flowmon.cli import main
 from flowmon.export.png import export_png, find_chromium, screenshot
-from flowmon.views.style import SUPPRESSED_COLOR
+from flowmon.views.style import HIGH_CONTRAST, SEQUENTIAL, SUPPRESSED_COLOR
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
-GREY = tuple(int(SUPPRESSED_COLOR[i : i + 2], 16) for i in (1, 3, 5))
 
 
-def grey_share(path) -> float:
-    """The share of the picture painted in the colour of hidden states."""
-    pixels = np.asarray(Image.open(path).convert("RGB"))
-    return float((pixels == GREY).all(axis=2).mean())
+def share_of(path, palette: list[str]) -> float:
+    """The share of the picture painted in one of ``palette``'s colours."""
+    pixels = np.asarray(Image.open(path).convert("RGB")).reshape(-1, 3)
+    colours = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in palette])
+    packed = pixels @ np.array([65536, 256, 1])
+    return float(np.isin(packed, colours @ np.array([65536, 256, 1])).mean())
 
 
-def test_default_size_and_suppressed_states_stay_hatched_grey(demo_dir, tmp_path, artifacts):
-    # Referrals at one office for one month: small numbers, hidden; displacement for a year: none hidden.
-    one_month = {"office": "KSL", "start": "2024-03", "end": "2024-03", "stream": "referral"}
+def test_the_picture_is_the_view_in_the_dashboards_palette_or_the_projectors(demo_dir, tmp_path, artifacts):
+    from flowmon.export.png import png_bytes
+    from flowmon.export.view import session
+
+    # Referrals at one office for one month: small true counts, published protected (nothing hidden grey).
+    one_month = {"office": "KSL", "period": "2024-03", "stream": "referral"}
     small = export_png(demo_dir, one_month, tmp_path / "small.png")
-    one_year = {"start": "2024-01", "end": "2024-12", "indicator": "displacement_in"}
-    large = export_png(demo_dir, one_year, tmp_path / "large.png")
-    for path in (small, large):
-        with Image.open(path) as image:
-            assert image.format == "PNG" and image.size == (1920, 1080)
+    with Image.open(small) as image:
+        assert image.format == "PNG" and image.size == (1920, 1080)
+    assert share_of(small, [SUPPRESSED_COLOR]) < 0.001
+    year = session(demo_dir, {"period": "2024", "indicator": "displacement_in"})
+    dashboard, projector = tmp_path / "dashboard.png", tmp_path / "projector.png"
+    dashboard.write_bytes(png_bytes(year))
+    projector.write_bytes(png_bytes(year, present=True))
+    for path in (small, dashboard, projector):
         (artifacts / f"export-{path.name}").write_bytes(path.read_bytes())
-    assert grey_share(small) > 0.02  # hatched grey states
-    assert grey_share(large) < 0.001
+    assert share_of(dashboard, SEQUENTIAL) > 0.02 and share_of(dashboard, HIGH_CONTRAST) < 0.005
+    assert share_of(projector, HIGH_CONTRAST) > 0.02
 
 
 def test_cli_size_options(demo_dir, tmp_path):
     out = tmp_path / "slide.png"
     code = main(["export", "png", "--data-dir", str(demo_dir), "--out", str(out), "--width", "1280",
-                 "--height", "720", "--query", "stream=return&start=2025-01&end=2025-06"])  # fmt: skip
+                 "--height", "720", "--query", "stream=return&period=2025-H1"])  # fmt: skip
     assert code == 0
     with Image.open(out) as image:
         assert image.size == (1280, 720)
@@ -72,7 +79,7 @@ def test_drawing_from_inside_an_event_loop(demo_dir):
     from flowmon.export.png import png_bytes
     from flowmon.export.view import session
 
-    live = session(demo_dir, {"start": "2025-01", "end": "2025-02"})
+    live = session(demo_dir, {"period": "2025-Q1"})
 
     async def download() -> bytes:
         return png_bytes(live, width=640, height=360)

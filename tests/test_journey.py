@@ -89,6 +89,17 @@ STACKS_JS = """(() => {
 })()"""
 
 
+def server_errors(log: str) -> list[str]:
+    """The errors of a server log, less a socket closed by the page's own reload (Tornado logs the write it
+    could not finish: a closed connection, not a fault of the app)."""
+    entries = re.split(r"\n(?=\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})", log)
+    closed = ("StreamClosedError", "WebSocketClosedError")
+    return [
+        entry for entry in entries
+        if ("Traceback" in entry or " ERROR " in entry) and not any(name in entry for name in closed)
+    ]  # fmt: skip
+
+
 def number(text: str) -> int | None:
     """ "12,345" -> 12345; "*" or "–" (hidden or not counted) -> None. Arabic-Indic digits too."""
     digits = text.translate(str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789"))
@@ -136,7 +147,7 @@ class Journey:
                 page.wait_for_timeout(200)
                 continue
             stable = stable + 1 if now == last else 0
-            if stable >= 2:
+            if stable >= 4:  # a second without change: the server's answers arrive in several messages
                 return
             last = now
             page.wait_for_timeout(250)
@@ -170,7 +181,7 @@ class Journey:
         assert not self.watch.outside(), (label, self.watch.outside())
         log = self.served.log.read_text()
         new = log[len(self.log_seen) :]
-        assert "Traceback" not in new and "ERROR" not in new, (label, new[-3000:])
+        assert not server_errors(new), (label, new[-3000:])
         self.log_seen = log
 
         shown = self.shown()
@@ -253,7 +264,7 @@ def test_every_control_in_the_default_view(serve, demo_dir, page, artifacts):
     assert "indicator=displacement_in" in page.url
     journey.act("displacement off: all streams", lambda: journey.button("Displacement (DTM)"))
     journey.act("map shows departures", lambda: journey.select("People displaced from the state"))
-    journey.act("map shows referrals", lambda: journey.select("Trafficking referrals by state"))
+    journey.act("map shows referrals", lambda: journey.select("Trafficking referrals by state", exact=False))
     journey.act("state", lambda: journey.select(f"{state_name('SD11')} (SD11)"))
     journey.act("sex", lambda: journey.button("female"))
     journey.act("age", lambda: journey.button("18-59"))

@@ -8,6 +8,7 @@ Everything runs on 127.0.0.1: panel, nginx (Debian's), oidc-provider-mock and Ch
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import http.client
 import json
 import os
@@ -203,7 +204,9 @@ def _websocket(base: str, path: str, cookie: str, origin: str, token: str):
         connection.close()
         return 101 if message else None
 
-    return asyncio.run(connect())
+    # In a thread of its own: pytest-playwright may hold this thread's event loop (asyncio.run refuses it).
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, connect()).result()
 
 
 def test_the_websocket_origin_is_the_configured_host_only(team):

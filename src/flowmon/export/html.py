@@ -219,8 +219,7 @@ def _footer(session, streams: list[str], schematic: bool) -> str:
         )
         lines.append(f"<b>Sources</b>: {html.escape(text)}.")
     lines.append(
-        html.escape(view.footnote) + " Hatched grey states are hidden. Each month shows exactly what the "
-        "dashboard shows for that month."
+        html.escape(view.footnote) + " Each month shows exactly what the dashboard shows for that month."
     )
     lines.append(
         "Map: schematic tiles, one equal hexagon per state (position and size are not geographic)."
@@ -305,15 +304,14 @@ def _map(
 
 
 def _key(scale: float) -> Div:
-    """What the grey and the pale states mean (the colour bar shows the counts)."""
+    """What the pale states mean (the colour bar shows the counts; no figure is hidden)."""
     size = f"{round(22 * scale)}px"
     swatch = f"display:inline-block;width:{size};height:{size};vertical-align:middle;margin-right:8px;"
-    hatch = f"background:repeating-linear-gradient(45deg,{SUPPRESSED_COLOR} 0 5px,#888 5px 6px);"
     key = _text("key", 18 * scale, **{"line-height": "1.7"})
     key.text = (
-        f'<div><span style="{swatch}{hatch}border:1px solid #999"></span>hidden: small numbers (*)</div>'
         f'<div><span style="{swatch}background:{ZERO_COLOR};border:1px solid #999"></span>none (0)</div>'
     )
+
     return key
 
 
