@@ -189,7 +189,7 @@ def build(
         tables=tables,
         title=title(dataset, filters, language),
         notices=tuple(notices),
-        footnote=privacy.footnote(shown_streams, operator_k=operator_k, language=language),
+        footnote=_footnote(shown_streams, counted["rounds"], operator_k, language),
         sources=tuple(provenance(dataset)),
         synthetic=dataset.synthetic,
         streams_present=dataset.streams_present,
@@ -201,6 +201,18 @@ def build(
         covered = i18n.period_text(max(start, data_start), min(end, data_end), language)
         object.__setattr__(view, "notices", (*view.notices, partial_note(filters.period, covered, language)))
     return view
+
+
+def _footnote(streams, shown_rounds: pd.DataFrame, operator_k, language: str) -> str:
+    """The protection note, and which DTM round the displacement figures are when they are a stock."""
+    parts = [privacy.footnote(streams, operator_k=operator_k, language=language)]
+    if schema.DISPLACEMENT in streams and not shown_rounds.empty:
+        rounds = "; ".join(
+            f"{row.source} ({pd.Timestamp(row.date):%Y-%m-%d})" if pd.isna(row.operation) else str(row.source)
+            for row in shown_rounds.itertuples()
+        )
+        parts.append(i18n.text("rounds_note", language).format(rounds=rounds))
+    return " ".join(p for p in parts if p)
 
 
 def _ranked(table: pd.DataFrame) -> pd.DataFrame:
