@@ -117,7 +117,7 @@ class _Seen:
             return f"duplicate of row {repeat_of} (same record id and content)"
         file, row = self.files.at[value], int(self.rows.at[value])
         if not file:
-            return "duplicate of a record already stored (same record id and content)"
+            return STORED_DUPLICATE
         return f"duplicate of row {row} of {file} (same record id and content)"
 
     def judge_flows(self, accepted: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
@@ -191,6 +191,9 @@ class _Seen:
 
 GROUP = ["period", "destination_pcode", "population_type"]
 KEY_TEXT = [*GROUP, "origin"]
+
+
+STORED_DUPLICATE = "duplicate of a record already stored (same record id and content)"
 
 
 def _keyed(flows: pd.DataFrame) -> pd.DataFrame:
@@ -349,12 +352,24 @@ def ingest_files(
             report.notes.extend(notes)
             accepted = accepted[~accepted["row"].isin(set(rejections["row"].dropna()))]
             accepted = dtm.aggregate_flows(accepted) if len(accepted) else schema.empty("flows")
+        already = 0
+        if table == "events":
+            # A record already stored with the same content is not a fault of the file (an export that
+            # overlaps the last one): a note, as for DTM rounds, not a rejection.
+            stored = rejections["reason"].eq(STORED_DUPLICATE)
+            if stored.any():
+                report.notes.append(
+                    f"{int(stored.sum()):,} rows are records already stored with the same content: "
+                    "not stored again"
+                )
+                already = int(rejections.loc[stored, "row"].nunique())
+                rejections = rejections[~stored]
         report.rejections = rejection_records(rejections)
         report.rejected = int(rejections["row"].dropna().nunique())
-        report.accepted = report.rows - report.rejected
+        report.accepted = report.rows - report.rejected - already
         if report.rows == 0:
             report.fatal = "no data rows below the header"
-        elif report.accepted == 0:
+        elif report.accepted == 0 and not already:
             report.fatal = "no row is usable"
         if report.fatal or accepted.empty:
             continue
