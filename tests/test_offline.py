@@ -73,7 +73,7 @@ def wait_drawn(page, timeout: int = 90_000) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["", "?office=KRT&start=2024-01&end=2024-06&stream=return&present=1", "?lang=ar&indicator=return"],
+    ["", "?office=KRT&period=2024-H1&stream=return&present=1", "?lang=ar&indicator=return"],
 )
 def test_served_dashboard_requests_nothing_outside_the_machine(serve, demo_dir, page, artifacts, query):
     served = serve(APP, demo_dir)
@@ -191,3 +191,34 @@ def test_exported_html_works_from_disk_with_the_network_blocked(demo_dir, tmp_pa
     log.write(artifacts / "offline-export-html-requests.txt")
     assert log.requests == [f"document {path.as_uri()}"], log.requests
     assert not log.refused and not log.errors, (log.refused, log.errors)
+
+
+def test_two_processes_request_nothing_outside_the_machine(demo_dir, page, artifacts, tmp_path):
+    """``flowmon serve --processes 2``: every page, whichever process serves it, needs nothing from outside
+    (the first page of a process once asked cdn.holoviz.org for Panel's stylesheets)."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import free_port, wait_for_http
+
+    port = free_port()
+    log_path = artifacts / f"serve-two-processes-{port}.log"
+    command = [sys.executable, "-m", "flowmon.cli", "serve", "--data-dir", str(demo_dir), "--address",
+               "127.0.0.1", "--port", str(port), "--processes", "2"]  # fmt: skip
+    with open(log_path, "w") as log_file:
+        server = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=dict(os.environ))
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            wait_for_http(url, server, timeout=120)
+            log = RequestLog(page, port)
+            for _ in range(6):  # enough pages that both processes serve several, their first included
+                page.goto(url, wait_until="networkidle", timeout=90_000)
+                wait_drawn(page)
+            log.write(artifacts / "offline-two-processes-requests.txt")
+            assert not log.outside(), log.outside()
+            assert not log.refused and not log.errors, (log.refused, log.errors)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    assert log_path.read_text().count("Starting Bokeh server with process id") == 2

@@ -57,7 +57,7 @@ def served() -> bool:
 
 def _extensions() -> None:
     # inline=True: every script ships with the page, so nothing is fetched from a CDN (offline offices).
-    pn.extension(inline=True, raw_css=[CSS], loading_indicator=True)
+    pn.extension(inline=not served(), raw_css=[CSS], loading_indicator=True)
     hv.extension("bokeh", logo=False)
 
 

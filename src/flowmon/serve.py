@@ -22,6 +22,9 @@ from pathlib import Path
 from flowmon import auth, config, nginx, schema, store
 
 SERVED_SCRIPT = Path(__file__).with_name("served.py")
+# A session whose page was closed is destroyed after 5 minutes (checked every 30 s), not Bokeh's 15: a server
+# that runs for weeks returns a closed page's memory soon (see `flowmon bench --soak`).
+SESSION_EXPIRY = ["--unused-session-lifetime", "300000", "--check-unused-sessions", "30000"]
 READY_TIMEOUT = 120  # seconds for a panel process to listen (2 busy cores: imports alone take several)
 
 
@@ -39,7 +42,7 @@ def panel_serve_command(
     for origin in origins:
         command += ["--allow-websocket-origin", origin]
     # Panel answers at /served by default; make the dashboard the root page too.
-    command += ["--index", "served", *(extra or [])]
+    command += ["--index", "served", *SESSION_EXPIRY, *(extra or [])]
     return [*command, "--show"] if show else command
 
 
@@ -56,6 +59,10 @@ def register(subparsers, common) -> None:
     parser.add_argument("--address", default=None, help="address to listen on (default localhost)")
     parser.add_argument("--config", metavar="FILE", default=None, help="the serving configuration (TOML)")
     parser.add_argument("--present", action="store_true", help="open in presentation mode")
+    parser.add_argument(
+        "--processes", type=_integer, default=None, metavar="N",
+        help="panel processes sharing the port (default 1; a configuration's `processes` run behind nginx)",
+    )  # fmt: skip
     parser.add_argument("--show", action="store_true", help="open a browser")
     parser.set_defaults(func=run)
 
@@ -174,7 +181,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve_one(args, data_dir: Path, env: dict, port: int, address: str) -> int:
-    process = subprocess.Popen(panel_serve_command(port, address, args.show), env=env)
+    processes = _processes(args.processes, 1)
+    extra = ["--num-procs", str(processes)] if processes > 1 else []
+    process = subprocess.Popen(panel_serve_command(port, address, args.show, extra=extra), env=env)
     print(f"flowmon: serving {data_dir} on http://{address}:{port}", flush=True)
     try:
         return process.wait()
@@ -183,6 +192,12 @@ def _serve_one(args, data_dir: Path, env: dict, port: int, address: str) -> int:
         return 0
     finally:
         _stop([process])
+
+
+def _processes(given: int | None, default: int) -> int:
+    if given is not None and given < 1:
+        raise ValueError(f"--processes {given}: at least 1")
+    return default if given is None else given
 
 
 def _serve_team(args, settings: config.ServeConfig, env: dict, port: int, address: str) -> int:
@@ -197,7 +212,7 @@ def _serve_team(args, settings: config.ServeConfig, env: dict, port: int, addres
     if settings.public_url:
         origins.append(settings.public_url.split("://", 1)[1])
     extra = [*signin_args, "--use-xheaders"]
-    backends = [free_port() for _ in range(settings.processes)]
+    backends = [free_port() for _ in range(_processes(args.processes, settings.processes))]
     runtime = settings.data_dir / "run" / "nginx"
     conf = nginx.write_config(
         runtime, nginx.render(runtime.resolve(), address, port, backends, host, settings.tls)
