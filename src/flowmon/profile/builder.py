@@ -133,7 +133,7 @@ class _Context:
         head = "".join(f'<th class="{"n" if i in numeric else ""}">{escape(h)}</th>' for i, h in enumerate(header))
         body = "".join(
             "<tr>" + "".join(
-                f'<td class="n">{number(c)}</td>' if i in numeric else f"<td>{escape(str(c))}</td>"
+                f'<td class="n">{number(c)}</td>' if i in numeric else f"<td><bdi>{escape(str(c))}</bdi></td>"
                 for i, c in enumerate(row)
             ) + "</tr>"
             for row in rows
@@ -144,6 +144,9 @@ class _Context:
         row = self.view.kpi(stream)
         if row is None:
             return None
+        if stream == schema.DISPLACEMENT and not self.view.rounds.empty:
+            # A stock (DTM rounds) is people displaced at a date, not movements within the period.
+            return self.w("s.stock").format(value=int(row["value"]))
         return kpi_sentence(self.stream_name(stream), i18n.text(f"unit.{stream}", self.lang), row,
                             self.period_words, self.previous_words, self.lang)  # fmt: skip
 
@@ -159,7 +162,7 @@ class _Context:
             phrase = change(row, self.previous_words, self.lang)
             if phrase is None:
                 reason = i18n.text("partial_no_change" if view.partial else "no_previous", self.lang)
-                phrase = self.w("kpi.no_change").format(reason=reason) if view.previous else ""
+                phrase = reason if view.previous else ""
             trend = self.rows("by_period", row["stream"]).sort_values("period")["value"].fillna(0)
             cards.append(
                 f'<div class="kpi"><div class="name">{escape(self.stream_name(row["stream"]))}</div>'
@@ -209,10 +212,7 @@ class _Context:
         flows = flows[flows["value"].fillna(0) > 0].sort_values(
             ["value", "origin_pcode", "destination_pcode"], ascending=[False, True, True], kind="stable"
         )
-        kpi = self.view.kpi(stream)
-        # A stock (DTM rounds) is people displaced at a date; flows are movements within the period.
-        stock = kpi is not None and not self.view.rounds.empty
-        lines = [self.w("s.stock").format(value=int(kpi["value"])) if stock else self.kpi_line(stream)]
+        lines = [self.kpi_line(stream)]
         if hosts:
             lines.append(self.w("s.host").format(list=listing(hosts, self.lang)))
         if origins:
@@ -227,7 +227,7 @@ class _Context:
             lines.append(self.w("s.no_flows"))
         pairs = [(self.names.state(o), self.names.state(d), int(v))
                  for o, d, v in zip(top["origin_pcode"], top["destination_pcode"], top["value"], strict=True)]  # fmt: skip
-        sankey = (f"<h2>{escape(self.w('h.sankey'))}</h2>{charts.sankey(pairs, height=210, rtl=self.rtl)}"
+        sankey = (f"<h2>{escape(self.w('h.sankey'))}</h2>{charts.sankey(pairs[:6], height=210, rtl=self.rtl)}"
                   if pairs else "")  # fmt: skip
         table = self.table(
             self.w("h.flow_table"), [self.w("col.origin"), self.w("col.destination"), self.w("col.people")],
@@ -394,11 +394,19 @@ class _Context:
         return Page("ch.sources", body, tuple(s["stream"] for s in view.sources))
 
 
+def _ltr(text: str) -> str:
+    return f'<bdi dir="ltr">{escape(str(text))}</bdi>'
+
+
 def _footer(ctx: _Context, page: Page, n: int, total: int) -> str:
     view = ctx.view
-    shown = [s for s in view.sources if s["stream"] in page.streams]
+    # A chapter without data of its own names what the store holds (so its page still says as of when).
+    shown = [s for s in view.sources if s["stream"] in page.streams] or list(view.sources)
+    # File names and dates kept left to right inside Arabic text (else 2026-06-30 reads 30-06-2026).
     sources = "; ".join(
-        f"{ctx.stream_name(s['stream'])}: {s['source']} ({ctx.w('as_of')} {s['as_of'] or '?'})" for s in shown
+        f"{escape(ctx.stream_name(s['stream']))}: {_ltr(s['source'])} ({escape(ctx.w('as_of'))} "
+        f"{_ltr(s['as_of'] or '?')})"
+        for s in shown
     )
     footnote = view.footnote
     if not footnote and any(s in CASE_STREAMS or s == trqn.STREAM for s in page.streams):
@@ -407,7 +415,7 @@ def _footer(ctx: _Context, page: Page, n: int, total: int) -> str:
         footnote = privacy.footnote(CASE_STREAMS, language=ctx.lang)
     return (
         "<footer>"
-        f"<div>{escape(ctx.w('sources'))}: {escape(sources or '—')}</div>"
+        f"<div>{escape(ctx.w('sources'))}: {sources or '—'}</div>"
         f"<div>{escape(footnote)}</div>"
         f'<div class="pageno">{escape(ctx.w("page").format(n=n, total=total))}</div>'
         "</footer>"

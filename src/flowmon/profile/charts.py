@@ -123,7 +123,9 @@ def sankey(flows: list[tuple[str, str, int]], *, width: int = 660, height: int =
             h = max(sizes[name] * scale, 1)
             parts.append(f'<rect x="{x:.1f}" y="{tops[name]:.1f}" width="{node_w}" height="{h:.1f}" '
                          f'fill="{colour.get(name, GREY) if outer else GREY}"/>')  # fmt: skip
-            on_left = (x == left_x) if not rtl else (x == left_x)
+            if h < 7:  # too thin to label legibly: the flow table beside the chart names it
+                continue
+            on_left = x == left_x
             tx, anchor = (x - 4, "end") if on_left else (x + node_w + 4, "start")
             parts.append(f'<text x="{tx:.1f}" y="{tops[name] + h / 2 + 4:.1f}" text-anchor="{anchor}" '
                          f'class="label">{escape(_clip(name, 18))}</text>')  # fmt: skip
