@@ -29,7 +29,9 @@ needs_chromium = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reas
 
 def pdf_text(path: Path) -> list[str]:
     """The text of each page, bidi marks removed (pdftotext wraps Arabic runs and numbers in them)."""
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
+    )
     return [BIDI.sub("", page) for page in text.stdout.split("\f") if page.strip()]
 
 
@@ -51,8 +53,22 @@ def shown(value) -> str:
 @pytest.mark.parametrize("language", ["en", "ar"])
 def test_demo_profile_prints_the_published_numbers(demo_dir, tmp_path, artifacts, language):
     out = tmp_path / f"profile-{language}.pdf"
-    assert main(["profile", "--data-dir", str(demo_dir), "--period", "2025", "--lang", language,
-                 "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "profile",
+                "--data-dir",
+                str(demo_dir),
+                "--period",
+                "2025",
+                "--lang",
+                language,
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     pages = pdf_text(out)
     assert len(pages) == 6
     pngs = render_pages(out, artifacts / "profile", f"demo-{language}")
@@ -83,6 +99,7 @@ def test_demo_profile_prints_the_published_numbers(demo_dir, tmp_path, artifacts
     for page in pages:
         assert "2026-06-30" in page
         assert footnote in " ".join(page.split())
+    assert "flowmon demo (synthetic)" in sources and "2026-06-30" in sources
     if language == "ar":
         assert "ملف الهجرة" in key and "السودان" in key
     else:
@@ -122,8 +139,12 @@ def test_profile_from_real_dtm_files(tmp_path, artifacts):
     view = viewdata.build(dataset, Filters(period=year))
     for language in ("en", "ar"):
         out = tmp_path / f"real-{language}.pdf"
-        assert main(["profile", "--data-dir", str(store), "--period", year, "--lang", language,
-                     "--out", str(out)]) == 0  # fmt: skip
+        assert (
+            main(
+                ["profile", "--data-dir", str(store), "--period", year, "--lang", language, "--out", str(out)]
+            )
+            == 0
+        )
         pages = pdf_text(out)
         assert len(render_pages(out, artifacts / "profile", f"dtm-{language}")) == len(pages)
         value = view.kpi("displacement")["value"]

@@ -397,9 +397,10 @@ TRQN_STATES = {
     "after": {"SD10": 30, "SD16": 18, "SD17": 14, "SD11": 12, "SD12": 12, "SD09": 6, "SD14": 4, "SD15": 4},
 }  # fmt: skip
 TRQN_SECTORS = {"health": 35, "education": 25, "agriculture": 12, "water and sanitation": 10,
-                "public administration": 8, "infrastructure": 5, "economy and finance": 3, "other": 2}  # fmt: skip
-TRQN_RESIDENCE = {"SAU": 30, "ARE": 16, "GBR": 12, "QAT": 10, "USA": 8, "DEU": 6, "EGY": 6, "IRL": 4, "CAN": 4,
-                  "NLD": 2, "NOR": 2}  # fmt: skip
+                "public administration": 8, "infrastructure": 5, "economy and finance": 3,
+                "other": 2}  # fmt: skip
+TRQN_RESIDENCE = {"SAU": 30, "ARE": 16, "GBR": 12, "QAT": 10, "USA": 8, "DEU": 6, "EGY": 6, "IRL": 4,
+                  "CAN": 4, "NLD": 2, "NOR": 2}  # fmt: skip
 
 
 def write_trqn_demo(data_dir: str | Path, seed: int, months: pd.PeriodIndex) -> dict:

@@ -116,10 +116,12 @@ def parse(raw: readers.RawTable) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, 
         names = ", ".join(missing)
         raise readers.UnreadableFile(f"{raw.path}: no column for {names} (headers: {', '.join(raw.header)})")
     text = pd.DataFrame(
-        {c: raw.data[p].astype("object").where(raw.data[p].notna(), "").astype(str).str.strip()
-         for c, p in positions.items()},
+        {
+            c: raw.data[p].astype("object").where(raw.data[p].notna(), "").astype(str).str.strip()
+            for c, p in positions.items()
+        },
         index=raw.data.index,
-    )  # fmt: skip
+    )
     if "end" not in text:
         text["end"] = ""
         shown["end"] = "end"
@@ -131,18 +133,27 @@ def parse(raw: readers.RawTable) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, 
 
     out = pd.DataFrame(index=text.index)
     out["assignment_id"] = text["assignment_id"]
-    bad(~text["assignment_id"].str.match(schema.RECORD_ID_PATTERN), "assignment_id",
-        "assignment id must be a pseudonymous code, not a name")  # fmt: skip
+    bad(
+        ~text["assignment_id"].str.match(schema.RECORD_ID_PATTERN),
+        "assignment_id",
+        "assignment id must be a pseudonymous code, not a name",
+    )
     out["phase"] = text["phase"]
     bad(~text["phase"].str.len().between(1, 40), "phase", "phase must be named (at most 40 characters)")
     out["state_pcode"] = text["state_pcode"].str.upper()
     bad(~out["state_pcode"].isin(schema.STATE_PCODES), "state_pcode", "not a state pcode (SD01-SD19)")
     out["sector"] = text["sector"].str.lower()
-    bad(~out["sector"].isin(schema.TRQN_SECTORS), "sector",
-        f"not a TRQN sector ({', '.join(schema.TRQN_SECTORS)})")  # fmt: skip
+    bad(
+        ~out["sector"].isin(schema.TRQN_SECTORS),
+        "sector",
+        f"not a TRQN sector ({', '.join(schema.TRQN_SECTORS)})",
+    )
     out["host_institution"] = text["host_institution"]
-    bad(~text["host_institution"].str.len().between(1, 120), "host_institution",
-        "host institution must be named (at most 120 characters)")  # fmt: skip
+    bad(
+        ~text["host_institution"].str.len().between(1, 120),
+        "host_institution",
+        "host institution must be named (at most 120 characters)",
+    )
     out["expert_sex"] = text["expert_sex"].str.lower().map(_SEX)
     bad(out["expert_sex"].isna(), "expert_sex", "not one of female, male, unknown")
     out["country_of_residence"] = text["country_of_residence"].map(_country)
@@ -174,7 +185,7 @@ def ingest_trqn(
     sheet: str | None = None,
     synthetic: bool = False,
 ) -> tuple[FileReport, int, dict]:
-    """Check ``path`` and add its assignments to the store; the report, the exit code and what was stored."""  # fmt: skip
+    """Check ``path`` and add its assignments to the store; the report, the exit code and what was stored."""
     path = Path(path)
     folder = store.resolve_data_dir(data_dir)
     report = FileReport(path=str(path), stream=STREAM)
@@ -197,8 +208,9 @@ def ingest_trqn(
     accepted, more, already = _judge(accepted, existing, shown["assignment_id"])
     rejections = pd.concat([rejections, more], ignore_index=True)
     if already:
-        report.notes.append(f"{already:,} rows are assignments already stored with the same content: "
-                            "not stored again")  # fmt: skip
+        report.notes.append(
+            f"{already:,} rows are assignments already stored with the same content: not stored again"
+        )
     report.rejections = rejection_records(rejections)
     report.rejected = int(rejections["row"].dropna().nunique())
     report.accepted = report.rows - report.rejected - already
@@ -213,11 +225,18 @@ def ingest_trqn(
         return report, code, {}
     combined = conform(pd.concat([existing, conform(accepted)], ignore_index=True))
     source = {
-        "path": str(path.resolve()), "sha256": digest, "stream": STREAM, "table": "trqn", "sheet": raw.sheet,
-        "rows": report.rows, "accepted": report.accepted, "rejected": report.rejected,
-        "ingested_at": store.now(), "synthetic": synthetic,
+        "path": str(path.resolve()),
+        "sha256": digest,
+        "stream": STREAM,
+        "table": "trqn",
+        "sheet": raw.sheet,
+        "rows": report.rows,
+        "accepted": report.accepted,
+        "rejected": report.rejected,
+        "ingested_at": store.now(),
+        "synthetic": synthetic,
         "as_of": pd.Timestamp(accepted["start"].max()).date().isoformat(),
-    }  # fmt: skip
+    }
     commit(folder, combined, [source], synthetic=True if synthetic else None)
     return report, code, {"trqn": len(accepted), "total": len(combined)}
 
@@ -237,20 +256,38 @@ def _judge(accepted: pd.DataFrame, existing: pd.DataFrame, header: str):
             if tuple(known) == tuple(row):
                 already += 1
             else:
-                problems.append((label, header, row.assignment_id, "assignment id already stored with other "
-                                 "content; the row is not stored"))  # fmt: skip
+                problems.append(
+                    (
+                        label,
+                        header,
+                        row.assignment_id,
+                        "assignment id already stored with other content; the row is not stored",
+                    )
+                )
             continue
         if row.assignment_id in first:
-            problems.append((label, header, row.assignment_id,
-                             f"duplicate of row {first[row.assignment_id]} (same assignment id)"))  # fmt: skip
+            problems.append(
+                (
+                    label,
+                    header,
+                    row.assignment_id,
+                    f"duplicate of row {first[row.assignment_id]} (same assignment id)",
+                )
+            )
             continue
         first[row.assignment_id] = label
         keep.append(label)
     return accepted.loc[keep], pd.DataFrame(problems, columns=list(schema.REJECTION_COLUMNS)), already
 
 
-def commit(folder: Path, table: pd.DataFrame, sources: list[dict], *, synthetic: bool | None = None,
-           replace_sources: bool = False) -> dict:  # fmt: skip
+def commit(
+    folder: Path,
+    table: pd.DataFrame,
+    sources: list[dict],
+    *,
+    synthetic: bool | None = None,
+    replace_sources: bool = False,
+) -> dict:
     """Replace ``trqn.parquet`` atomically, then record ``sources`` in the manifest (renamed last)."""
     folder.mkdir(parents=True, exist_ok=True)
     staged = store._stage(folder, lambda f: conform(table).to_parquet(f, index=False))
@@ -284,8 +321,11 @@ def counts(data_dir: str | os.PathLike, period: str | None, previous: str | None
     if table.empty:
         return {}
     secret = recordkeys.load_secret(data_dir)
-    table = table.assign(ckey=recordkeys.keys_for(pd.Series(STREAM, index=table.index),
-                                                  table["assignment_id"], secret).astype(np.int64))  # fmt: skip
+    table = table.assign(
+        ckey=recordkeys.keys_for(pd.Series(STREAM, index=table.index), table["assignment_id"], secret).astype(
+            np.int64
+        )
+    )
     now = active(table, period)
     before = active(table, previous) if previous else table.iloc[:0]
 
@@ -294,10 +334,16 @@ def counts(data_dir: str | os.PathLike, period: str | None, previous: str | None
         grouped["ckey"] = grouped["ckey"] % recordkeys.KEY_RANGE
         return _release(grouped.reset_index(), data_dir)
 
-    total = pd.DataFrame({"value": [len(now)], "ckey": [int(now["ckey"].sum()) % 256],
-                          "previous": [len(before) if previous else pd.NA],
-                          "previous_ckey": [int(before["ckey"].sum()) % 256 if previous else pd.NA],
-                          "change": [pd.NA], "change_pct": [pd.NA]})  # fmt: skip
+    total = pd.DataFrame(
+        {
+            "value": [len(now)],
+            "ckey": [int(now["ckey"].sum()) % 256],
+            "previous": [len(before) if previous else pd.NA],
+            "previous_ckey": [int(before["ckey"].sum()) % 256 if previous else pd.NA],
+            "change": [pd.NA],
+            "change_pct": [pd.NA],
+        }
+    )
     if previous is None:
         total = total.drop(columns=["previous", "previous_ckey", "change", "change_pct"])
     out = {

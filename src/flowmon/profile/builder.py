@@ -78,8 +78,9 @@ def build_profile(
     dataset = open_dataset(data_dir)
     if dataset.empty:
         raise ValueError(f"{data_dir}: the store holds no data (run flowmon ingest or flowmon demo first)")
-    view = viewdata.build(dataset, Filters(period=period, office=office), operator_k=operator_k,
-                          language=language)  # fmt: skip
+    view = viewdata.build(
+        dataset, Filters(period=period, office=office), operator_k=operator_k, language=language
+    )
     # A period only partly covered is not compared with the previous one (as the dashboard's KPIs).
     previous = None if view.partial else view.previous
     trqn_counts = trqn.counts(dataset.data_dir, period, previous)
@@ -130,14 +131,18 @@ class _Context:
     def table(self, heading: str, header: list[str], rows: list[list], numeric: set[int]) -> str:
         if not rows:
             return ""
-        head = "".join(f'<th class="{"n" if i in numeric else ""}">{escape(h)}</th>' for i, h in enumerate(header))
+        head = "".join(
+            f'<th class="{"n" if i in numeric else ""}">{escape(h)}</th>' for i, h in enumerate(header)
+        )
         body = "".join(
-            "<tr>" + "".join(
+            "<tr>"
+            + "".join(
                 f'<td class="n">{number(c)}</td>' if i in numeric else f"<td><bdi>{escape(str(c))}</bdi></td>"
                 for i, c in enumerate(row)
-            ) + "</tr>"
+            )
+            + "</tr>"
             for row in rows
-        )  # fmt: skip
+        )
         return f"<h2>{escape(heading)}</h2><table><tr>{head}</tr>{body}</table>"
 
     def kpi_line(self, stream: str) -> str | None:
@@ -147,8 +152,14 @@ class _Context:
         if stream == schema.DISPLACEMENT and not self.view.rounds.empty:
             # A stock (DTM rounds) is people displaced at a date, not movements within the period.
             return self.w("s.stock").format(value=int(row["value"]))
-        return kpi_sentence(self.stream_name(stream), i18n.text(f"unit.{stream}", self.lang), row,
-                            self.period_words, self.previous_words, self.lang)  # fmt: skip
+        return kpi_sentence(
+            self.stream_name(stream),
+            i18n.text(f"unit.{stream}", self.lang),
+            row,
+            self.period_words,
+            self.previous_words,
+            self.lang,
+        )
 
     def none_line(self, stream: str) -> str:
         return self.w("s.none").format(what=self.stream_name(stream), period=self.period_words)
@@ -220,19 +231,30 @@ class _Context:
         top = flows.head(10)
         if len(top):
             first = top.iloc[0]
-            lines.append(self.w("s.flow").format(origin=self.names.state(first["origin_pcode"]),
-                                                 destination=self.names.state(first["destination_pcode"]),
-                                                 value=int(first["value"])))  # fmt: skip
+            lines.append(
+                self.w("s.flow").format(
+                    origin=self.names.state(first["origin_pcode"]),
+                    destination=self.names.state(first["destination_pcode"]),
+                    value=int(first["value"]),
+                )
+            )
         else:
             lines.append(self.w("s.no_flows"))
-        pairs = [(self.names.state(o), self.names.state(d), int(v))
-                 for o, d, v in zip(top["origin_pcode"], top["destination_pcode"], top["value"], strict=True)]  # fmt: skip
-        sankey = (f"<h2>{escape(self.w('h.sankey'))}</h2>{charts.sankey(pairs[:6], height=210, rtl=self.rtl)}"
-                  if pairs else "")  # fmt: skip
+        pairs = [
+            (self.names.state(o), self.names.state(d), int(v))
+            for o, d, v in zip(top["origin_pcode"], top["destination_pcode"], top["value"], strict=True)
+        ]
+        sankey = (
+            f"<h2>{escape(self.w('h.sankey'))}</h2>{charts.sankey(pairs[:6], height=210, rtl=self.rtl)}"
+            if pairs
+            else ""
+        )
         table = self.table(
-            self.w("h.flow_table"), [self.w("col.origin"), self.w("col.destination"), self.w("col.people")],
-            [[o, d, v] for o, d, v in pairs[:6]], {2},
-        )  # fmt: skip
+            self.w("h.flow_table"),
+            [self.w("col.origin"), self.w("col.destination"), self.w("col.people")],
+            [[o, d, v] for o, d, v in pairs[:6]],
+            {2},
+        )
         body = (
             self.sentences(lines)
             + '<div class="grid">'
@@ -251,25 +273,36 @@ class _Context:
         status = ranked(self.rows("by_category", stream), "category", self.names.term)
         nationalities = ranked(self.rows("by_nationality", stream), "nationality", self.names.country, 8)
         flows = self.rows("return_flows")
-        flows = flows[flows["value"].fillna(0) > 0].sort_values(
-            ["value", "state_pcode", "destination"], ascending=[False, True, True], kind="stable"
-        ).head(12)
+        flows = (
+            flows[flows["value"].fillna(0) > 0]
+            .sort_values(
+                ["value", "state_pcode", "destination"], ascending=[False, True, True], kind="stable"
+            )
+            .head(12)
+        )
         lines = [self.kpi_line(stream)]
         if len(flows):
             first = flows.iloc[0]
-            lines.append(self.w("s.return_flow").format(state=self.names.state(first["state_pcode"]),
-                                                        country=self.names.country(first["destination"]),
-                                                        value=int(first["value"])))  # fmt: skip
+            lines.append(
+                self.w("s.return_flow").format(
+                    state=self.names.state(first["state_pcode"]),
+                    country=self.names.country(first["destination"]),
+                    value=int(first["value"]),
+                )
+            )
         if status:
             lines.append(self.w("s.reintegration").format(list=listing(status, self.lang, n=len(status))))
         if nationalities:
             lines.append(self.w("s.nationality").format(list=listing(nationalities, self.lang)))
         table = self.table(
-            self.w("h.return_flows"), [self.w("col.state"), self.w("col.country"), self.w("col.people")],
-            [[self.names.state(s), self.names.country(d), int(v)]
-             for s, d, v in zip(flows["state_pcode"], flows["destination"], flows["value"], strict=True)],
+            self.w("h.return_flows"),
+            [self.w("col.state"), self.w("col.country"), self.w("col.people")],
+            [
+                [self.names.state(s), self.names.country(d), int(v)]
+                for s, d, v in zip(flows["state_pcode"], flows["destination"], flows["value"], strict=True)
+            ],
             {2},
-        )  # fmt: skip
+        )
         body = (
             self.sentences(lines)
             + '<div class="grid">'
@@ -312,13 +345,20 @@ class _Context:
         phrase = change(row, self.previous_words, self.lang)
         if phrase is None:
             return self.w("s.trqn").format(value=int(row["value"]), period=self.period_words)
-        return self.w("s.trqn_change").format(value=int(row["value"]), period=self.period_words, change=phrase,
-                                              previous=int(row["previous"]), previous_period=self.previous_words)  # fmt: skip
+        return self.w("s.trqn_change").format(
+            value=int(row["value"]),
+            period=self.period_words,
+            change=phrase,
+            previous=int(row["previous"]),
+            previous_period=self.previous_words,
+        )
 
     def crossings_and_trqn(self) -> Page:
         crossings = self.view.tables.get("crossings")
         if crossings is None or crossings.empty:
-            first = f"<h1>{escape(self.w('ch.crossings'))}</h1>" + self.sentences([self.w("s.crossings_none")])
+            first = f"<h1>{escape(self.w('ch.crossings'))}</h1>" + self.sentences(
+                [self.w("s.crossings_none")]
+            )
         else:
             shown = crossings.drop(columns=[c for c in ("suppressed",) if c in crossings.columns]).head(12)
             numeric = {i for i, c in enumerate(shown.columns) if c == "value"}
@@ -327,8 +367,11 @@ class _Context:
             )
         sectors = ranked(self.trqn["by_sector"], "sector", self.names.term) if self.trqn else []
         states = ranked(self.trqn["by_state"], "state_pcode", self.names.state, 10) if self.trqn else []
-        residence = (ranked(self.trqn["by_residence"], "country_of_residence", self.names.country, 8)
-                     if self.trqn else [])  # fmt: skip
+        residence = (
+            ranked(self.trqn["by_residence"], "country_of_residence", self.names.country, 8)
+            if self.trqn
+            else []
+        )
         lines = [self._trqn_sentence() or self.w("s.trqn_none")]
         if sectors:
             lines.append(self.w("s.trqn_sector").format(list=listing(sectors, self.lang, n=len(sectors))))
@@ -353,15 +396,24 @@ class _Context:
 
     def sources_page(self) -> Page:
         view = self.view
-        rows = [[self.stream_name(s["stream"]) if s["stream"] else "", s["source"], s["as_of"]]
-                for s in view.sources]  # fmt: skip
+        rows = [
+            [self.stream_name(s["stream"]) if s["stream"] else "", s["source"], s["as_of"]]
+            for s in view.sources
+        ]
         table = self.table(
-            self.w("h.sources"), [self.w("col.stream"), self.w("col.source"), self.w("col.as_of")], rows, set()
+            self.w("h.sources"),
+            [self.w("col.stream"), self.w("col.source"), self.w("col.as_of")],
+            rows,
+            set(),
         )
         coverage = []
         if view.data_start is not None:
-            coverage.append(self.w("cov.months").format(first=i18n.month_name(view.data_start, self.lang),
-                                                        last=i18n.month_name(view.data_end, self.lang)))  # fmt: skip
+            coverage.append(
+                self.w("cov.months").format(
+                    first=i18n.month_name(view.data_start, self.lang),
+                    last=i18n.month_name(view.data_end, self.lang),
+                )
+            )
         key = "cov.partial" if view.partial else "cov.full"
         coverage.append(self.w(key).format(period=self.period_words))
         if not view.rounds.empty:
@@ -376,11 +428,21 @@ class _Context:
         if not view.tables.get("crossings", pd.DataFrame()).shape[0]:
             absent.append(self.w("ch.crossings").split(" ", 1)[1])
         if absent:
-            gaps.append(self.w("cov.absent").format(list=", ".join(absent) if self.lang != "ar" else "، ".join(absent)))
-        closed = [self.names.offices.get(code, code) for code, is_open in view.offices_open.items() if not is_open]
+            gaps.append(
+                self.w("cov.absent").format(
+                    list=", ".join(absent) if self.lang != "ar" else "، ".join(absent)
+                )
+            )
+        closed = [
+            self.names.offices.get(code, code) for code, is_open in view.offices_open.items() if not is_open
+        ]
         if closed and any(s in view.streams_present for s in CASE_STREAMS):
             gaps.append(self.w("cov.offices").format(list=("، " if self.rtl else ", ").join(closed)))
-        gaps.append(self.w("cov.protect").format(k=view.k.get("caseload", 5) - 1, k_ref=view.k.get("referral", 11) - 1))
+        gaps.append(
+            self.w("cov.protect").format(
+                k=view.k.get("caseload", 5) - 1, k_ref=view.k.get("referral", 11) - 1
+            )
+        )
         gaps.append(self.w("cov.record_text"))
         if view.synthetic:
             gaps.append(self.w("cov.synthetic"))
@@ -426,10 +488,13 @@ def _document(ctx: _Context, pages: list[Page]) -> str:
     view = ctx.view
     sections = []
     office = ctx.names.offices.get(view.filters.office) if view.filters.office else ctx.w("all_offices")
-    banner = (f'<div class="synthetic">{escape(i18n.text("synthetic", ctx.lang))}</div>'
-              if view.synthetic else "")  # fmt: skip
+    banner = (
+        f'<div class="synthetic">{escape(i18n.text("synthetic", ctx.lang))}</div>' if view.synthetic else ""
+    )
     for n, page in enumerate(pages, start=1):
-        heading = f"<h1>{escape(ctx.w(page.chapter))}</h1>" if page.chapter and page.chapter != "ch.key" else ""
+        heading = (
+            f"<h1>{escape(ctx.w(page.chapter))}</h1>" if page.chapter and page.chapter != "ch.key" else ""
+        )
         sections.append(
             f'<section class="page" data-page="{n}">'
             f'<div class="top"><span>IOM Sudan · flowmon</span>'
@@ -439,9 +504,12 @@ def _document(ctx: _Context, pages: list[Page]) -> str:
         )
     template = Template(resources.files("flowmon.profile").joinpath("template.html").read_text("utf-8"))
     return template.substitute(
-        lang=ctx.lang, dir=i18n.direction(ctx.lang), title=escape(f"{ctx.w('profile')} · {ctx.period_words}"),
-        fonts=FONTS[ctx.lang], pages="\n".join(sections),
-    )  # fmt: skip
+        lang=ctx.lang,
+        dir=i18n.direction(ctx.lang),
+        title=escape(f"{ctx.w('profile')} · {ctx.period_words}"),
+        fonts=FONTS[ctx.lang],
+        pages="\n".join(sections),
+    )
 
 
 def write_html(profile: Profile, path: str | Path) -> Path:

@@ -26,8 +26,10 @@ def bars(items: list[tuple[str, int]], *, width: int = 330, rtl: bool = False, r
     bar_w = width - label_w - value_w - 8
     top = max((v for _, v in items), default=0) or 1
     height = row * len(items) + 4
-    parts = [f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-             f'xmlns="http://www.w3.org/2000/svg" role="img">']  # fmt: skip
+    parts = [
+        f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'xmlns="http://www.w3.org/2000/svg" role="img">'
+    ]
     for i, (label, value) in enumerate(items):
         y = i * row + 2
         length = max(bar_w * value / top, 1 if value else 0)
@@ -67,7 +69,9 @@ def sparkline(values: list[int], *, width: int = 150, height: int = 34, rtl: boo
     )
 
 
-def sankey(flows: list[tuple[str, str, int]], *, width: int = 660, height: int = 330, rtl: bool = False) -> str:
+def sankey(
+    flows: list[tuple[str, str, int]], *, width: int = 660, height: int = 330, rtl: bool = False
+) -> str:
     """Origins on one side, destinations on the other, a band per flow as wide as its number of people.
 
     Node heights are only the stacking of the bands drawn (no total is written): the numbers are in the
@@ -98,8 +102,10 @@ def sankey(flows: list[tuple[str, str, int]], *, width: int = 660, height: int =
     out_used = dict.fromkeys(origins, 0.0)
     in_used = dict.fromkeys(destinations, 0.0)
     a_x, b_x = (right_x, left_x) if rtl else (left_x, right_x)  # where origins and destinations stand
-    parts = [f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-             f'xmlns="http://www.w3.org/2000/svg" role="img">']  # fmt: skip
+    parts = [
+        f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'xmlns="http://www.w3.org/2000/svg" role="img">'
+    ]
     colour = {o: FLOW_COLOURS[i % len(FLOW_COLOURS)] for i, o in enumerate(origins)}
     for origin, destination, value in flows:
         band = value * scale
@@ -121,14 +127,18 @@ def sankey(flows: list[tuple[str, str, int]], *, width: int = 660, height: int =
     ):
         for name in names:
             h = max(sizes[name] * scale, 1)
-            parts.append(f'<rect x="{x:.1f}" y="{tops[name]:.1f}" width="{node_w}" height="{h:.1f}" '
-                         f'fill="{colour.get(name, GREY) if outer else GREY}"/>')  # fmt: skip
+            parts.append(
+                f'<rect x="{x:.1f}" y="{tops[name]:.1f}" width="{node_w}" height="{h:.1f}" '
+                f'fill="{colour.get(name, GREY) if outer else GREY}"/>'
+            )
             if h < 7:  # too thin to label legibly: the flow table beside the chart names it
                 continue
             on_left = x == left_x
             tx, anchor = (x - 4, "end") if on_left else (x + node_w + 4, "start")
-            parts.append(f'<text x="{tx:.1f}" y="{tops[name] + h / 2 + 4:.1f}" text-anchor="{anchor}" '
-                         f'class="label">{escape(_clip(name, 18))}</text>')  # fmt: skip
+            parts.append(
+                f'<text x="{tx:.1f}" y="{tops[name] + h / 2 + 4:.1f}" text-anchor="{anchor}" '
+                f'class="label">{escape(_clip(name, 18))}</text>'
+            )
     parts.append("</svg>")
     return "".join(parts)
 

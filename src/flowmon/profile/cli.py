@@ -19,13 +19,18 @@ def register(subparsers, common) -> None:
         "returns, counter-trafficking, cross-border movements, TRQN, sources and gaps, with the dashboard's "
         "published numbers.",
     )
-    parser.add_argument("--period", required=True, help="a month (2025-07), quarter (2025-Q3), half (2025-H1) "
-                        "or year (2025)")  # fmt: skip
+    parser.add_argument(
+        "--period", required=True, help="a month (2025-07), quarter (2025-Q3), half (2025-H1) or year (2025)"
+    )
     parser.add_argument("--office", default=None, help="one office code (KRT); default all offices")
-    parser.add_argument("--lang", choices=("en", "ar"), default="en", help="English or Arabic (right to left)")
+    parser.add_argument(
+        "--lang", choices=("en", "ar"), default="en", help="English or Arabic (right to left)"
+    )
     parser.add_argument("--out", required=True, metavar="FILE", help="profile.pdf or profile.html")
     parser.add_argument("--k", type=int, default=None, help="the operator's k (never below the floors)")
-    parser.add_argument("--chromium", default=None, help="the Chromium to print with (default /usr/bin/chromium)")
+    parser.add_argument(
+        "--chromium", default=None, help="the Chromium to print with (default /usr/bin/chromium)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -35,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {out}: the file must end in .pdf or .html")
     data_dir = store.resolve_data_dir(args.data_dir)
     if not (data_dir / store.MANIFEST).exists():
-        raise FileNotFoundError(f"{data_dir}: no flowmon store here (run flowmon ingest or flowmon demo first)")
+        raise FileNotFoundError(
+            f"{data_dir}: no flowmon store here (run flowmon ingest or flowmon demo first)"
+        )
     profile = build_profile(data_dir, args.period, office=args.office, language=args.lang, operator_k=args.k)
     if out.suffix.lower() == ".html":
         write_html(profile, out)

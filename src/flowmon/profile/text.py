@@ -44,9 +44,14 @@ def kpi_sentence(what: str, unit: str, row, period_words: str, previous_words: s
     if phrase is None or pd.isna(row.get("previous")):
         return word("s.kpi_plain", language).format(what=what, value=value, unit=unit, period=period_words)
     return word("s.kpi_change", language).format(
-        what=what, value=value, unit=unit, period=period_words, change=phrase,
-        previous=int(row["previous"]), previous_period=previous_words,
-    )  # fmt: skip
+        what=what,
+        value=value,
+        unit=unit,
+        period=period_words,
+        change=phrase,
+        previous=int(row["previous"]),
+        previous_period=previous_words,
+    )
 
 
 def ranked(table: pd.DataFrame, column: str, name, n: int | None = None) -> list[tuple[str, int]]:
@@ -55,5 +60,7 @@ def ranked(table: pd.DataFrame, column: str, name, n: int | None = None) -> list
     rows = rows.assign(_code=rows[column].astype(str)).sort_values(
         ["value", "_code"], ascending=[False, True], kind="stable"
     )
-    items = [(name(code), int(value)) for code, value in zip(rows[column].astype(str), rows["value"], strict=True)]
+    items = [
+        (name(code), int(value)) for code, value in zip(rows[column].astype(str), rows["value"], strict=True)
+    ]
     return items[:n] if n else items

@@ -135,7 +135,8 @@ WORDS = {
         "kpi.change_down": "بانخفاض {pct}% عن {period}",
         "kpi.change_same": "دون تغيير عن {period}",
         "kpi.no_change": "لا مقارنة: {reason}",
-        "s.kpi_change": "{what}: {value:,} ({unit}) في {period}، {change} ({previous:,} في {previous_period}).",
+        "s.kpi_change": "{what}: {value:,} ({unit}) في {period}، {change} "
+        "({previous:,} في {previous_period}).",
         "s.kpi_plain": "{what}: {value:,} ({unit}) في {period}.",
         "s.none": "لا توجد بيانات ({what}) في {period}.",
         "s.stock": "في آخر جولة لمصفوفة تتبع النزوح خلال الفترة، بلغ عدد النازحين في السودان {value:,} شخصاً.",
@@ -202,7 +203,8 @@ WORDS = {
         "ولا يُعرض أي عدد من 1 إلى {k} ({k_ref} لإحالات الاتجار). أرقام النزوح هي الأرقام العامة لمصفوفة تتبع "
         "النزوح كما نُشرت.",
         "cov.synthetic": "هذه بيانات تجريبية مصطنعة: ليست حالات حقيقية. لا يُستشهد بها.",
-        "cov.record_text": "تُولَّد الجمل من الأرقام المنشورة فقط (القيم والترتيب والتغيرات)؛ لا يُستخدم أي نص من "
+        "cov.record_text": "تُولَّد الجمل من الأرقام المنشورة فقط (القيم والترتيب والتغيرات)؛ "
+        "لا يُستخدم أي نص من "
         "السجلات.",
         "trqn": "مهام برنامج العودة المؤقتة للكفاءات",
         "and": "و",
@@ -214,19 +216,36 @@ WORDS = {
 
 # Vocabularies of the case streams and TRQN, in Arabic (English is the code itself).
 TERMS_AR = {
-    "pending": "قيد الانتظار", "in progress": "جارية", "completed": "مكتملة",
-    "forced labour": "العمل القسري", "sexual exploitation": "الاستغلال الجنسي",
-    "domestic servitude": "العبودية المنزلية", "forced begging": "التسول القسري",
-    "forced marriage": "الزواج القسري", "other": "أخرى", "unknown": "غير معروف",
-    "medical": "الطبية", "shelter": "الإيواء", "psychosocial": "النفسية والاجتماعية", "legal": "القانونية",
+    "pending": "قيد الانتظار",
+    "in progress": "جارية",
+    "completed": "مكتملة",
+    "forced labour": "العمل القسري",
+    "sexual exploitation": "الاستغلال الجنسي",
+    "domestic servitude": "العبودية المنزلية",
+    "forced begging": "التسول القسري",
+    "forced marriage": "الزواج القسري",
+    "other": "أخرى",
+    "unknown": "غير معروف",
+    "medical": "الطبية",
+    "shelter": "الإيواء",
+    "psychosocial": "النفسية والاجتماعية",
+    "legal": "القانونية",
     "AVRR": "العودة الطوعية",
-    "health": "الصحة", "education": "التعليم", "agriculture": "الزراعة", "water and sanitation": "المياه والصرف الصحي",
-    "public administration": "الإدارة العامة", "infrastructure": "البنية التحتية",
+    "health": "الصحة",
+    "education": "التعليم",
+    "agriculture": "الزراعة",
+    "water and sanitation": "المياه والصرف الصحي",
+    "public administration": "الإدارة العامة",
+    "infrastructure": "البنية التحتية",
     "economy and finance": "الاقتصاد والمالية",
-    "screening": "الفحص", "counselling": "الإرشاد", "medical assistance": "المساعدة الطبية",
-    "information session": "جلسات التوعية", "AVRR counselling": "إرشاد العودة الطوعية",
-    "referral": "الإحالة", "cultural orientation": "التوجيه الثقافي",
-}  # fmt: skip
+    "screening": "الفحص",
+    "counselling": "الإرشاد",
+    "medical assistance": "المساعدة الطبية",
+    "information session": "جلسات التوعية",
+    "AVRR counselling": "إرشاد العودة الطوعية",
+    "referral": "الإحالة",
+    "cultural orientation": "التوجيه الثقافي",
+}
 
 
 def word(key: str, language: str = "en") -> str:
