@@ -75,7 +75,7 @@ def test_flowmon_demo_writes_a_synthetic_store(tmp_path, capsys):
     manifest = store.read_manifest(tmp_path)
     assert manifest["synthetic"] is True
     assert all(s["synthetic"] for s in manifest["sources"])
-    assert {s["stream"] for s in manifest["sources"]} == {*schema.STREAMS, "displacement"}
+    assert {s["stream"] for s in manifest["sources"]} == {*schema.STREAMS, "displacement", "trqn"}
     tables = store.load(tmp_path)
     assert len(tables["events"]) == manifest["rows"]["events"] > 0
     assert len(tables["flows"]) == manifest["rows"]["flows"] > 0

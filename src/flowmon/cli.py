@@ -24,6 +24,8 @@ SUBCOMMANDS = (
     "flowmon.bench",
     "flowmon.export.cli",
     "flowmon.audit",
+    "flowmon.profile.cli",
+    "flowmon.trqn",
 )
 
 

@@ -346,3 +346,41 @@ def validate(df: pd.DataFrame, table: Table = "events") -> tuple[pd.DataFrame, p
 
 def _row_sort_key(rows: pd.Series) -> pd.Series:
     return pd.to_numeric(rows, errors="coerce")
+
+
+# ------------------------------------------------------------------------------------------------ TRQN
+# Temporary Return of Qualified Nationals: one row per assignment of a Sudanese expert abroad with a Sudanese
+# host institution. Kept out of ``TABLES`` (its own file, ``trqn.parquet``; ``flowmon.trqn`` reads, checks
+# and stores it). ``assignment_id`` is a pseudonymous code (as ``record_id``): the identity of the cell key.
+TRQN_SECTORS = (
+    "health",
+    "education",
+    "agriculture",
+    "water and sanitation",
+    "public administration",
+    "infrastructure",
+    "economy and finance",
+    "other",
+)
+TRQN_COLUMNS = (
+    "assignment_id",
+    "phase",
+    "state_pcode",
+    "sector",
+    "host_institution",
+    "expert_sex",
+    "country_of_residence",
+    "start",
+    "end",
+)
+TRQN_DTYPES: dict[str, object] = {
+    "assignment_id": pd.StringDtype(),
+    "phase": pd.StringDtype(),
+    "state_pcode": pd.CategoricalDtype(STATE_PCODES),
+    "sector": pd.CategoricalDtype(TRQN_SECTORS),
+    "host_institution": pd.StringDtype(),
+    "expert_sex": pd.CategoricalDtype(SEXES),
+    "country_of_residence": pd.CategoricalDtype(country_codes()),
+    "start": "datetime64[ns]",
+    "end": "datetime64[ns]",
+}
