@@ -199,13 +199,15 @@ def test_the_session_view_is_what_viewdata_builds(dashboard):
 
 def test_export_buttons_give_the_view_shown(dashboard):
     dashboard.store.param.update(stream=["return"], period="2022-H1", office="GDF")
-    csv_button, html_button, _png = dashboard.exports
+    csv_button, html_button, _png = dashboard.exports[0]
     assert csv_button.filename == "flowmon_return_2022-H1_GDF_return.csv"
     table = pd.read_csv(csv_button.callback())
     totals = table.query("table == 'total' and stream == 'return'")["value"]
     assert int(totals.iloc[0]) == kpi(dashboard, "return")
     page = html_button.callback().getvalue()
     assert page.startswith("<!DOCTYPE html>") and "SYN-" not in page
+    profile = dashboard.exports[1]
+    assert profile.filename == "flowmon_profile_return_2022-H1_GDF_return.pdf"
 
 
 def test_data_is_loaded_once_and_shared_by_sessions(demo_dir):
@@ -276,7 +278,7 @@ def test_a_scoped_viewer_sees_only_their_offices_everywhere(demo_dir, events):
     # No export for a role without it, whichever way it is asked for.
     assert not dashboard.exports.visible
     with pytest.raises(AccessDenied):
-        dashboard.exports[0].callback()
+        dashboard.exports[0][0].callback()
     # Displacement (DTM, public data) stays whole.
     everyone = Dashboard(data_dir=str(demo_dir))
     everyone.store.period = dashboard.store.period = "2024"

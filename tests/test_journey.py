@@ -301,6 +301,8 @@ def test_export_buttons_give_what_the_page_shows(serve, demo_dir, page, artifact
     assert "Port Sudan office" in page_html and "SYN-" not in page_html
     png = journey.download("PNG")
     assert png.startswith(b"\x89PNG") and len(png) > 50_000
+    pack = journey.download("Profile (PDF)")
+    assert pack.startswith(b"%PDF") and len(pack) > 20_000
     journey.check("after downloads")
 
 

@@ -202,8 +202,9 @@ class Dashboard(pn.viewable.Viewer):
         )
         self.reset_button = pn.widgets.Button(name="Reset filters", button_type="warning")
         self.reset_button.on_click(lambda event: self.store.reset())
-        self.exports = pn.Row(*self._export_buttons(), sizing_mode="stretch_width",
-                              visible=self.scope.allows_export())  # fmt: skip
+        *files, profile = self._export_buttons()
+        self.exports = pn.Column(pn.Row(*files, sizing_mode="stretch_width"), profile,
+                                 sizing_mode="stretch_width", visible=self.scope.allows_export())  # fmt: skip
 
         def heading(text: str) -> pn.pane.Markdown:
             return pn.pane.Markdown(f"**{text}**", margin=(0, 10))
@@ -244,20 +245,36 @@ class Dashboard(pn.viewable.Viewer):
 
             return export
 
+        def profile() -> io.BytesIO:
+            # The briefing pack of the view's period and office, in the page's language (A4, offline).
+            from flowmon.profile.builder import build_profile
+            from flowmon.profile.pdf import pdf_bytes
+
+            filters = self.store.view.filters
+            pack = build_profile(self.dataset.data_dir, filters.period, office=filters.office,
+                                 language=self.language, operator_k=self.operator_k)  # fmt: skip
+            return io.BytesIO(pdf_bytes(pack.html))
+
         makers = {
             ".csv": logged("csv", lambda: io.StringIO(csv_text(self.store))),
             ".html": logged("html", lambda: io.StringIO(html_document(self.store))),
             ".png": logged("png", lambda: io.BytesIO(png_bytes(self.store, present=self.present))),
+            ".pdf": logged("profile", profile),
         }
+        def name(suffix: str) -> str:
+            named = str(default_name(self.store, suffix))
+            return named.replace("flowmon_", "flowmon_profile_", 1) if suffix == ".pdf" else named
+
+        labels = {".pdf": "Profile (PDF)"}
         buttons = []
         for suffix, make in makers.items():
             button = pn.widgets.FileDownload(
-                callback=make, filename=str(default_name(self.store, suffix)), label=suffix[1:].upper(),
+                callback=make, filename=name(suffix), label=labels.get(suffix, suffix[1:].upper()),
                 button_type="primary", button_style="outline", sizing_mode="stretch_width",
             )  # fmt: skip
 
             def rename(event, button=button, suffix=suffix):
-                button.filename = str(default_name(self.store, suffix))
+                button.filename = name(suffix)
 
             self.store.param.watch(rename, "view")
             buttons.append(button)

@@ -9,6 +9,7 @@ from flowmon import schema, store
 from flowmon.ingest.pipeline import ingest_files
 from flowmon.ingest.report import dumps
 
+TRQN = "trqn"  # Temporary Return of Qualified Nationals: assignments of experts (flowmon.trqn)
 EPILOG = """exit status: 0 every row stored; 1 some rows rejected (the others stored); 2 a file
 unreadable or with nothing usable (nothing stored). Rejected rows are listed with their row number in the
 file, the column, the value and the reason."""
@@ -22,9 +23,8 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         description="Validate case exports or DTM master lists and add them to the store.",
         epilog=EPILOG,
     )
-    parser.add_argument(
-        "stream", choices=schema.ALL_STREAMS, metavar="STREAM", help=", ".join(schema.ALL_STREAMS)
-    )
+    streams = (*schema.ALL_STREAMS, TRQN)
+    parser.add_argument("stream", choices=streams, metavar="STREAM", help=", ".join(streams))
     parser.add_argument("files", nargs="+", metavar="FILE", help="CSV, XLSX or JSON (DTM API) exports")
     parser.add_argument("--report", metavar="REPORT.json", help="write the report as JSON")
     parser.add_argument(
@@ -49,6 +49,11 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.stream == TRQN:  # a table of its own (flowmon.trqn), one file at a time
+        from flowmon import trqn
+
+        codes = [trqn.run_ingest(argparse.Namespace(**{**vars(args), "file": file})) for file in args.files]
+        return max(codes)
     for file in args.files:  # before any note about the store: a typo in a name is the whole story
         if not Path(file).is_file():
             raise FileNotFoundError(
