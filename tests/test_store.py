@@ -36,7 +36,8 @@ def test_manifest_records_sources_and_versions(data_dir):
     on_disk = json.loads((data_dir / "manifest.json").read_text())
     assert on_disk == manifest
     assert [s["path"] for s in manifest["sources"]] == ["a.csv", "b.csv"]
-    assert manifest["rows"] == {"events": len(tables["events"]), "flows": len(tables["flows"]), "crossings": 0}
+    rows = {"events": len(tables["events"]), "flows": len(tables["flows"]), "crossings": 0}
+    assert manifest["rows"] == rows
     assert manifest["flowmon_version"] == flowmon.__version__
     assert store.known_sha256(data_dir) == {"1", "2"}
 
