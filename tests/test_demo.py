@@ -1,5 +1,6 @@
 import pandas as pd
 import pytest
+from conftest import DEMO_UNTIL
 
 from flowmon import schema, store
 from flowmon.cli import main
@@ -69,16 +70,45 @@ def test_realistic_nationalities_and_returns(tables):
 
 def test_flowmon_demo_writes_a_synthetic_store(tmp_path, capsys):
     assert (
-        main(["demo", "--data-dir", str(tmp_path), "--months", "6", "--events", "1000", "--seed", "1"]) == 0
+        main(
+            [
+                "demo",
+                "--data-dir",
+                str(tmp_path),
+                "--months",
+                "6",
+                "--events",
+                "1000",
+                "--seed",
+                "1",
+                "--until",
+                DEMO_UNTIL,
+            ]
+        )
+        == 0
     )
     assert SYNTHETIC_LABEL in capsys.readouterr().out
     manifest = store.read_manifest(tmp_path)
     assert manifest["synthetic"] is True
     assert all(s["synthetic"] for s in manifest["sources"])
-    assert {s["stream"] for s in manifest["sources"]} == {*schema.STREAMS, "displacement", "trqn"}
+    assert {s["stream"] for s in manifest["sources"]} == {*schema.STREAMS, "displacement", "crossing", "trqn"}
     tables = store.load(tmp_path)
     assert len(tables["events"]) == manifest["rows"]["events"] > 0
     assert len(tables["flows"]) == manifest["rows"]["flows"] > 0
+    assert len(tables["crossings"]) == manifest["rows"]["crossings"] > 0
+
+
+def test_demo_crossings_leave_in_2023_and_come_back_from_egypt_from_2025():
+    crossings = generate(seed=4, events=1_000, end=pd.Period("2025-09", "M"))["crossings"]
+    assert crossings["source"].str.contains(SYNTHETIC_LABEL).all()
+    year = crossings["date"].dt.year
+    out = crossings[crossings["direction"] == "out"]
+    by_country = out.groupby([year[out.index], "destination"], observed=True)["count"].sum()
+    for country in ("EGY", "TCD", "SSD", "ETH"):
+        assert by_country[(2023, country)] > 3 * by_country[(2022, country)]
+    from_egypt = crossings[(crossings["direction"] == "in") & (crossings["origin"] == "EGY")]
+    per_month = from_egypt.groupby(from_egypt["date"].dt.to_period("M"))["count"].sum()
+    assert per_month[pd.Period("2025-09", "M")] > 3 * per_month[pd.Period("2024-09", "M")]
 
 
 def test_demo_keeps_boundaries_already_installed(tmp_path, shared_data):

@@ -21,7 +21,13 @@ def test_k_floors_and_operator_k():
         privacy.k_for("referral", {"referral": 6})
     with pytest.raises(ValueError, match="unknown stream"):
         privacy.k_for("cases")
-    assert privacy.k_by_stream(7) == {"caseload": 7, "return": 7, "referral": 11, "displacement": 7}
+    assert privacy.k_by_stream(7) == {
+        "caseload": 7,
+        "return": 7,
+        "referral": 11,
+        "displacement": 7,
+        "crossing": 7,
+    }
 
 
 def test_footnote_says_figures_are_adjusted_in_english_and_arabic():

@@ -10,10 +10,10 @@ from flowmon.demo import generate
 
 def test_an_empty_folder_loads_empty_tables_with_the_canonical_columns(data_dir):
     tables = flowmon.load(data_dir)
-    assert set(tables) == {"events", "flows"}
+    assert set(tables) == {"events", "flows", "crossings"}
     for name, frame in tables.items():
         assert frame.empty
-        keys = (recordkeys.RECORD_KEY,) if name == "events" else ()
+        keys = (recordkeys.RECORD_KEY,) if name in store.KEYED else ()
         assert tuple(frame.columns) == (*schema.COLUMNS[name], *keys)
         canonical = frame[list(schema.COLUMNS[name])]
         assert canonical.dtypes.to_dict() == schema.empty(name).dtypes.to_dict()
@@ -23,7 +23,8 @@ def test_tables_read_back_unchanged(data_dir):
     tables = generate(seed=3, months=6, events=2_000)
     store.commit(data_dir, tables, [{"path": "x", "sha256": "ab"}])
     back = flowmon.load(data_dir)
-    back["events"] = back["events"].drop(columns=recordkeys.RECORD_KEY)
+    for name in store.KEYED:
+        back[name] = back[name].drop(columns=recordkeys.RECORD_KEY)
     for name in schema.TABLES:
         pd.testing.assert_frame_equal(back[name], tables[name].reset_index(drop=True))
 
@@ -35,7 +36,8 @@ def test_manifest_records_sources_and_versions(data_dir):
     on_disk = json.loads((data_dir / "manifest.json").read_text())
     assert on_disk == manifest
     assert [s["path"] for s in manifest["sources"]] == ["a.csv", "b.csv"]
-    assert manifest["rows"] == {"events": len(tables["events"]), "flows": len(tables["flows"])}
+    rows = {"events": len(tables["events"]), "flows": len(tables["flows"]), "crossings": 0}
+    assert manifest["rows"] == rows
     assert manifest["flowmon_version"] == flowmon.__version__
     assert store.known_sha256(data_dir) == {"1", "2"}
 

@@ -261,6 +261,7 @@ class Dashboard(pn.viewable.Viewer):
             ".png": logged("png", lambda: io.BytesIO(png_bytes(self.store, present=self.present))),
             ".pdf": logged("profile", profile),
         }
+
         def name(suffix: str) -> str:
             named = str(default_name(self.store, suffix))
             return named.replace("flowmon_", "flowmon_profile_", 1) if suffix == ".pdf" else named

@@ -6,7 +6,9 @@ move to Port Sudan where MRRC services resume; Darfur offices close as the fight
 Sudan sees Eritrean, Ethiopian and Somali trafficking victims arriving through Kassala; voluntary returns
 leave in charter movements of one to two hundred people; DTM-like displacement explodes from Khartoum after
 April 2023, from Aj Jazirah after December 2023 and from Sennar after June 2024, with returns to Khartoum
-and Aj Jazirah from 2025.
+and Aj Jazirah from 2025. Flow-monitoring-like crossings (monthly counts per point): ordinary trade and travel
+before the war, then outflows to Egypt, Chad, South Sudan, Ethiopia and over the Red Sea from April 2023,
+and returns from Egypt growing from January 2025.
 """
 
 from __future__ import annotations
@@ -107,6 +109,58 @@ WAVES = (
     Displacement("SD16", {"SD01": 0.8, "SD15": 0.2}, "2025-04", 70_000, 0.96, 20, "returnee"),
     Displacement("SD10", {"SD01": 0.6, "SD15": 0.4}, "2025-04", 35_000, 0.95, 20, "returnee"),
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Route:
+    """Monthly people through one point in one direction: a base level, a wave from ``start``, and who."""
+
+    point: str
+    direction: str
+    base: float  # people a month before the war (trade, seasonal work, visits)
+    start: str  # the wave's first month
+    peak: float  # people in the wave's first month (on top of the base)
+    decay: float  # monthly factor of the wave (above 1: growing, as returns)
+    ramp: int  # months over which the wave builds up to its peak
+    nationalities: dict[str, float]
+    places: dict[str, float]  # out: where from (state pcodes); in: where to (state pcodes)
+    transport: dict[str, float]
+    female: float = 0.5
+
+
+WAR_MONTH = "2023-04"
+EGYPT_OUT = {"SD01": 0.6, "SD15": 0.15, "SD17": 0.1, "SD16": 0.1, "SD13": 0.05}
+ROUTES = (
+    Route("ARG", "out", 9_000, WAR_MONTH, 110_000, 0.86, 1, {"SDN": 0.95, "EGY": 0.03, "SSD": 0.02},
+          EGYPT_OUT, {"bus": 0.85, "car": 0.1, "truck": 0.05}, 0.56),
+    Route("ASH", "out", 5_000, WAR_MONTH, 60_000, 0.86, 1, {"SDN": 0.96, "EGY": 0.04}, EGYPT_OUT,
+          {"bus": 0.85, "car": 0.15}, 0.56),
+    Route("WHF", "transit", 3_000, WAR_MONTH, 70_000, 0.85, 1, {"SDN": 0.97, "SSD": 0.03}, EGYPT_OUT,
+          {"bus": 0.7, "train": 0.2, "boat": 0.1}, 0.55),
+    Route("ARG", "in", 8_000, "2025-01", 15_000, 1.12, 1, {"SDN": 0.97, "EGY": 0.03},
+          {"SD01": 0.5, "SD15": 0.25, "SD17": 0.15, "SD16": 0.1}, {"bus": 0.9, "car": 0.1}, 0.52),
+    Route("ASH", "in", 4_000, "2025-01", 9_000, 1.12, 1, {"SDN": 0.98, "EGY": 0.02},
+          {"SD01": 0.55, "SD15": 0.25, "SD17": 0.2}, {"bus": 0.9, "car": 0.1}, 0.52),
+    Route("ADR", "out", 1_500, "2023-05", 90_000, 0.8, 2, {"SDN": 0.92, "TCD": 0.08},
+          {"SD04": 0.8, "SD06": 0.1, "SD03": 0.1}, {"on foot": 0.5, "animal": 0.3, "truck": 0.2}, 0.6),
+    Route("ADR", "in", 1_200, "2024-01", 4_000, 0.97, 3, {"SDN": 0.7, "TCD": 0.3},
+          {"SD04": 0.9, "SD06": 0.1}, {"on foot": 0.4, "animal": 0.3, "truck": 0.3}, 0.55),
+    Route("JOD", "out", 1_500, "2023-05", 55_000, 0.84, 1, {"SSD": 0.65, "SDN": 0.35},
+          {"SD09": 0.5, "SD01": 0.4, "SD15": 0.1}, {"bus": 0.5, "truck": 0.3, "on foot": 0.2}, 0.58),
+    Route("KST", "transit", 2_000, "2023-05", 40_000, 0.86, 1, {"SSD": 0.6, "SDN": 0.4},
+          {"SD01": 0.7, "SD15": 0.3}, {"boat": 0.4, "bus": 0.6}, 0.57),
+    Route("GAL", "out", 2_000, "2023-05", 14_000, 0.82, 1, {"SDN": 0.55, "ETH": 0.35, "ERI": 0.1},
+          {"SD12": 0.4, "SD01": 0.4, "SD15": 0.2}, {"bus": 0.7, "on foot": 0.3}, 0.5),
+    Route("GAL", "in", 1_800, "2024-03", 3_000, 0.95, 2, {"ETH": 0.6, "SDN": 0.4},
+          {"SD12": 0.8, "SD11": 0.2}, {"bus": 0.6, "on foot": 0.4}, 0.45),
+    Route("KAS", "in", 800, "2023-06", 2_500, 0.93, 1, {"ERI": 0.9, "ETH": 0.1}, {"SD11": 1.0},
+          {"on foot": 0.6, "bus": 0.4}, 0.5),
+    Route("PZU", "out", 3_000, "2023-05", 18_000, 0.9, 3, {"SDN": 0.9, "EGY": 0.05, "YEM": 0.05},
+          {"SD01": 0.6, "SD10": 0.2, "SD15": 0.2}, {"boat": 1.0}, 0.5),
+    Route("PZU", "in", 2_500, "2024-06", 2_000, 1.02, 2, {"SDN": 0.95, "SAU": 0.05},
+          {"SD10": 0.6, "SD01": 0.4}, {"boat": 1.0}, 0.45),
+)  # fmt: skip
+CROSSING_AGES = {"0-17": 0.42, "18-59": 0.51, "60+": 0.07}
 
 
 def last_full_month(today: pd.Timestamp | None = None) -> pd.Period:
@@ -287,15 +341,72 @@ def _flows(rng: np.random.Generator, months: pd.PeriodIndex) -> pd.DataFrame:
     return schema.conform(flows.sort_values(["period", "origin_pcode", "destination_pcode"]), "flows")
 
 
+def _crossings(rng: np.random.Generator, months: pd.PeriodIndex) -> pd.DataFrame:
+    """Monthly counts per point, direction, nationality, sex, age group, origin or destination and transport.
+
+    Rows are dated the first of their month (a monthly registry total); a route's people are spread over its
+    cells by one multinomial draw a month, so the demo stays small (some 30,000 rows) and fast.
+    """
+    from flowmon.geo.crossing_points import crossing_points
+
+    across = crossing_points().set_index("code")["country_across"]
+    frames = []
+    for route in ROUTES:
+        start = pd.Period(route.start, "M")
+        since = np.array([(m - start).n for m in months])
+        wave = np.where(
+            since >= 0,
+            route.peak * np.minimum((since + 1) / route.ramp, 1) * route.decay ** np.maximum(since, 0),
+            0,
+        )
+        wave = np.minimum(wave, 5 * route.peak)  # growing returns level off
+        before_war = months < pd.Period(WAR_MONTH, "M")
+        base = np.where(before_war, route.base, route.base * 0.6)  # ordinary traffic falls with the war
+        volume = rng.poisson(np.maximum(base + wave, 0) * rng.lognormal(0, 0.08, len(months)))
+        cells = pd.MultiIndex.from_product(
+            [list(route.nationalities), ["female", "male"], list(CROSSING_AGES), list(route.places)],
+            names=["nationality", "sex", "age_group", "place"],
+        ).to_frame(index=False)
+        p = (
+            cells["nationality"].map(route.nationalities).to_numpy()
+            * np.where(cells["sex"] == "female", route.female, 1 - route.female)
+            * cells["age_group"].map(CROSSING_AGES).to_numpy()
+            * cells["place"].map(route.places).to_numpy()
+        )
+        draws = np.stack([rng.multinomial(n, p / p.sum()) for n in volume])
+        at_month, at_cell = np.nonzero(draws)
+        rows = cells.iloc[at_cell].reset_index(drop=True)
+        rows["date"] = months[at_month].to_timestamp()
+        rows["count"] = draws[at_month, at_cell]
+        rows["point"] = route.point
+        rows["direction"] = route.direction
+        # One means of transport per row (not a dimension of its own: it would multiply the rows).
+        rows["transport"] = _choice(rng, route.transport, len(rows))
+        country = across[route.point]
+        if route.direction == "in":
+            rows["origin"], rows["destination"] = country, rows["place"]
+        else:  # out of Sudan, or passing a transit point towards the border
+            rows["origin"], rows["destination"] = rows["place"], country
+        frames.append(rows)
+    table = pd.concat(frames, ignore_index=True)
+    table["source"] = f"{SYNTHETIC_LABEL}: flow-monitoring-like monthly counts"
+    table = table.sort_values(["date", "point", "direction"], kind="stable")
+    return schema.conform(table, "crossings").reset_index(drop=True)
+
+
 def generate(
     seed: int = 2023, months: int | None = None, events: int = DEFAULT_EVENTS, end: pd.Period | None = None
 ) -> dict[str, pd.DataFrame]:
-    """Synthetic canonical tables: ``{"events": ..., "flows": ...}``, the same for the same arguments."""
+    """Synthetic canonical tables: ``{"events": ..., "flows": ..., "crossings": ...}``, the same for the same
+    arguments."""
     if events < 1:
         raise ValueError("--events must be at least 1")
     span = demo_months(months, end)
     rng = np.random.default_rng(seed)
-    return {"events": _events(rng, span, events), "flows": _flows(rng, span)}
+    tables = {"events": _events(rng, span, events), "flows": _flows(rng, span)}
+    # A generator of its own, so the crossings leave the other tables as they were before crossings existed.
+    tables["crossings"] = _crossings(np.random.default_rng([seed, 15]), span)
+    return tables
 
 
 def write_demo(
@@ -319,7 +430,7 @@ def write_demo(
             "path": DEMO_SOURCE,
             "sha256": None,
             "stream": stream,
-            "table": "flows" if stream == schema.DISPLACEMENT else "events",
+            "table": {schema.DISPLACEMENT: "flows", schema.CROSSING: "crossings"}.get(stream, "events"),
             "rows": int(rows),
             "accepted": int(rows),
             "rejected": 0,
@@ -339,7 +450,11 @@ def write_demo(
 
 def _rows_by_stream(tables: dict[str, pd.DataFrame]) -> dict[str, int]:
     counts = tables["events"]["stream"].value_counts().reindex(schema.STREAMS, fill_value=0)
-    return {**counts.to_dict(), schema.DISPLACEMENT: len(tables["flows"])}
+    return {
+        **counts.to_dict(),
+        schema.DISPLACEMENT: len(tables["flows"]),
+        schema.CROSSING: len(tables["crossings"]),
+    }
 
 
 def _write_raw_export(events: pd.DataFrame, raw_dir: Path, seed: int) -> None:
@@ -383,8 +498,8 @@ def run(args: argparse.Namespace) -> int:
     manifest = write_demo(data_dir, seed=args.seed, months=args.months, events=args.events, until=args.until)
     rows = manifest["rows"]
     print(
-        f"{SYNTHETIC_LABEL} written to {data_dir}: {rows['events']:,} events, {rows['flows']:,} flow rows "
-        f"(seed {args.seed})"
+        f"{SYNTHETIC_LABEL} written to {data_dir}: {rows['events']:,} events, {rows['flows']:,} flow rows, "
+        f"{rows['crossings']:,} crossing rows (seed {args.seed})"
     )
     return 0
 

@@ -37,6 +37,8 @@ K_FLOORS: dict[str, int] = {
     "return": DEFAULT_K,
     "referral": 11,
     "displacement": DEFAULT_K,
+    # Crossings (flow monitoring counts of people at a point on a day) are records of people, as caseloads.
+    "crossing": DEFAULT_K,
 }
 SUPPRESSED = "suppressed"
 
@@ -79,6 +81,8 @@ def k_by_stream(operator_k: OperatorK = None) -> dict[str, int]:
 
 CKEY = "ckey"
 CASE_STREAMS = schema.STREAMS
+# What is perturbed: the case streams and crossings (records of people); displacement is public.
+PERTURBED = (*CASE_STREAMS, schema.CROSSING)
 # Columns derived from published numbers, recomputed after perturbation: from true counts, a change
 # would give the exact difference of two protected numbers away.
 _DERIVED = ("change", "change_pct")
@@ -122,7 +126,7 @@ def release(
         streams = np.full(len(table), stream, dtype=object)
     elif stream is not None:
         # Several streams counted together: the strictest of them decides (its k and its table).
-        chosen = [s for s in stream if s in CASE_STREAMS]
+        chosen = [s for s in stream if s in PERTURBED]
         strictest = max(chosen, key=lambda s: k_for(s, k)) if chosen else schema.DISPLACEMENT
         streams = np.full(len(table), strictest, dtype=object)
     else:
@@ -155,7 +159,7 @@ def _published(
     if len(numbers) and numbers.min() < 0:
         raise ValueError(f"release: {value} must be counts (no negative values)")
     out = numbers.copy()
-    protected = np.isin(streams, CASE_STREAMS) & ~missing
+    protected = np.isin(streams, PERTURBED) & ~missing
     if protected.any():
         if key not in table.columns:
             raise ValueError(
@@ -185,6 +189,6 @@ def footnote(
     """
     if language not in _FOOTNOTES:
         raise ValueError(f"footnote: language must be one of {', '.join(_FOOTNOTES)}, not {language!r}")
-    if not any(s in CASE_STREAMS for s in streams):
+    if not any(s in PERTURBED for s in streams):
         return ""
     return _FOOTNOTES[language]

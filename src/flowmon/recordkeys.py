@@ -92,3 +92,39 @@ def attach(events: pd.DataFrame, secret: bytes | None = None) -> pd.DataFrame:
         keys[missing] = keys_for(rows["stream"], rows["record_id"], secret)
         return events.assign(**{RECORD_KEY: keys})
     return events.assign(**{RECORD_KEY: keys_for(events["stream"], events["record_id"], secret)})
+
+
+# Crossings have no record id: a row counts ``count`` people of one kind at one point on one day, and what
+# identifies it is that description (the source's name left out, so a re-exported registry keeps its keys).
+CROSSING_IDENTITY = (
+    "date", "point", "direction", "nationality", "sex", "age_group", "origin", "destination", "transport",
+)  # fmt: skip
+
+
+def crossing_identity(crossings: pd.DataFrame) -> pd.Series:
+    """The text that identifies each crossings row (its day, point, direction and who/where/how)."""
+    dates = pd.to_datetime(crossings["date"]).dt.strftime("%Y-%m-%d")
+    parts = [dates.astype(object)] + [crossings[c].astype(str).astype(object) for c in CROSSING_IDENTITY[1:]]
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + "|" + part
+    return out
+
+
+def attach_crossings(crossings: pd.DataFrame, secret: bytes | None = None) -> pd.DataFrame:
+    """``crossings`` with a ``record_key`` column (keys already there kept): the keyed hash of each row's
+    identity, as ``attach`` does for events. The people a row counts share its key."""
+    secret = secrets.token_bytes(_SECRET_BYTES) if secret is None else secret
+    existing = (
+        pd.to_numeric(crossings[RECORD_KEY], errors="coerce")
+        if RECORD_KEY in crossings.columns
+        else pd.Series(np.nan, index=crossings.index)
+    )
+    missing = existing.isna().to_numpy()
+    keys = np.zeros(len(crossings), dtype=np.uint8)
+    keys[~missing] = existing.to_numpy()[~missing].astype(np.uint8)
+    if missing.any():
+        rows = crossings.loc[missing]
+        identity = crossing_identity(rows)
+        keys[missing] = keys_for(pd.Series("crossing", index=rows.index), identity, secret)
+    return crossings.assign(**{RECORD_KEY: keys})

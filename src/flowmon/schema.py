@@ -3,6 +3,9 @@
 Two tables hold everything flowmon knows (DESIGN.md, "Canonical tables"):
 
 - ``events``: one row per case event (or per count of identical events) of the three programme streams;
+- ``crossings``: people counted passing a flow monitoring point or border crossing (DTM flow monitoring
+  registries): per day (or per month, dated its first day), point, direction, nationality, sex, age group,
+  origin and intended destination (a country's ISO3 code or a state pcode), means of transport and source;
 - ``flows``: displacement from one state to another, per DTM round; and displacement stocks (IDPs present
   in a state at a round, DTM API and HDX stock files), whose ``origin_pcode`` is missing when the source does
   not say where the people came from (unknown origin: such rows count for the state of displacement and the
@@ -28,8 +31,8 @@ import pycountry
 
 from flowmon._resources import reference_path
 
-Table = Literal["events", "flows"]
-TABLES: tuple[Table, ...] = ("events", "flows")
+Table = Literal["events", "flows", "crossings"]
+TABLES: tuple[Table, ...] = ("events", "flows", "crossings")
 
 STREAMS = ("caseload", "return", "referral")
 DISPLACEMENT = "displacement"
@@ -64,6 +67,10 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
 CATEGORY_LABELS = {"caseload": "service", "return": "reintegration status", "referral": "exploitation type"}
 REFERRAL_SERVICES = ("medical", "shelter", "psychosocial", "legal", "AVRR", "other")
 POPULATION_TYPES = ("idp", "returnee")
+# Crossings: into Sudan, out of Sudan, or passing through a transit point inside the country.
+CROSSING = "crossing"
+DIRECTIONS = ("in", "out", "transit")
+TRANSPORTS = ("bus", "truck", "car", "boat", "train", "air", "on foot", "animal", "other", "unknown")
 
 # Pseudonymous identifiers only: letters, digits and a few separators, no spaces (so no names).
 RECORD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$"
@@ -92,9 +99,32 @@ FLOW_COLUMNS = (
     "households",
     "source",
 )
-COLUMNS: dict[str, tuple[str, ...]] = {"events": EVENT_COLUMNS, "flows": FLOW_COLUMNS}
-DATE_COLUMNS = {"events": ("date",), "flows": ("period",)}
-INTEGER_COLUMNS = {"events": {"count": "int32"}, "flows": {"individuals": "int64", "households": "Int64"}}
+CROSSING_COLUMNS = (
+    "date",
+    "point",
+    "direction",
+    "count",
+    "nationality",
+    "sex",
+    "age_group",
+    "origin",
+    "destination",
+    "transport",
+    "source",
+)
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "events": EVENT_COLUMNS,
+    "flows": FLOW_COLUMNS,
+    "crossings": CROSSING_COLUMNS,
+}
+DATE_COLUMNS = {"events": ("date",), "flows": ("period",), "crossings": ("date",)}
+INTEGER_COLUMNS = {
+    "events": {"count": "int32"},
+    "flows": {"individuals": "int64", "households": "Int64"},
+    "crossings": {"count": "int32"},
+}
+# Coded columns whose vocabulary differs from the events column of the same name.
+_TABLE_VOCABULARY = {("crossings", "destination"): "place", ("crossings", "origin"): "place"}
 
 
 @cache
@@ -107,6 +137,18 @@ def country_codes() -> tuple[str, ...]:
 def office_codes() -> tuple[str, ...]:
     """Codes of the offices in the shipped office table (geo/offices.csv)."""
     return tuple(pd.read_csv(reference_path("offices.csv"), usecols=["code"])["code"])
+
+
+@cache
+def point_codes() -> tuple[str, ...]:
+    """Codes of the flow monitoring points and border crossings (geo/crossing_points.csv)."""
+    return tuple(pd.read_csv(reference_path("crossing_points.csv"), usecols=["code"], dtype=str)["code"])
+
+
+@cache
+def place_codes() -> tuple[str, ...]:
+    """Where a crossing comes from or goes to: a country (ISO3, ``UNK`` unknown) or a state pcode."""
+    return (*country_codes(), *STATE_PCODES)
 
 
 def all_categories() -> tuple[str, ...]:
@@ -128,6 +170,10 @@ def _vocabularies() -> dict[str, tuple[str, ...]]:
         "origin_pcode": STATE_PCODES,
         "destination_pcode": STATE_PCODES,
         "population_type": POPULATION_TYPES,
+        "point": point_codes(),
+        "direction": DIRECTIONS,
+        "transport": TRANSPORTS,
+        "place": place_codes(),
     }
 
 
@@ -141,8 +187,9 @@ def dtypes(table: Table) -> dict[str, object]:
     vocab = _vocabularies()
     out: dict[str, object] = {}
     for column in COLUMNS[table]:
-        if column in vocab:
-            out[column] = pd.CategoricalDtype(vocab[column])
+        coded = _TABLE_VOCABULARY.get((table, column), column)
+        if coded in vocab:
+            out[column] = pd.CategoricalDtype(vocab[coded])
         elif column in DATE_COLUMNS[table]:
             out[column] = "datetime64[ns]"
         elif column in INTEGER_COLUMNS[table]:
@@ -182,6 +229,10 @@ _UNKNOWN_CODE = {
     "origin_pcode": "not a state pcode (SD01-SD19)",
     "destination_pcode": "not a state pcode (SD01-SD19)",
     "population_type": "not a population type (idp, returnee)",
+    "point": "not a point code of geo/crossing_points.csv",
+    "direction": "not a direction (in, out, transit)",
+    "transport": "not a means of transport (" + ", ".join(TRANSPORTS) + ")",
+    "place": "not a country (ISO 3166-1 alpha-3) or a state pcode (SD01-SD19)",
 }
 
 
@@ -220,6 +271,23 @@ def _schema(table: Table) -> pa.DataFrameSchema:
                 pa.Check(_destination_only_for_returns, error="destination is required for returns only"),
                 pa.Check(_referred_to_only_for_referrals, error="referred_to is for referrals only"),
             ],
+            strict=False,
+        )
+    if table == "crossings":
+        return pa.DataFrameSchema(
+            {
+                "date": pa.Column(checks=in_range),
+                "point": _coded("point"),
+                "direction": _coded("direction"),
+                "count": pa.Column(checks=pa.Check.ge(0, error="count must not be negative")),
+                "nationality": _coded("nationality"),
+                "sex": _coded("sex"),
+                "age_group": _coded("age_group"),
+                "origin": _coded("place"),
+                "destination": _coded("place"),
+                "transport": _coded("transport"),
+                "source": pa.Column(checks=pa.Check.str_length(1, 200, error="source must be named")),
+            },
             strict=False,
         )
     return pa.DataFrameSchema(

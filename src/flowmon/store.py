@@ -4,14 +4,15 @@ Layout of a data folder::
 
     events.parquet      the canonical events table (flowmon.schema)
     flows.parquet       the canonical flows table
+    crossings.parquet   the canonical crossings table (flow monitoring points, border crossings)
     manifest.json       sources (path, sha256, rows accepted/rejected, time), synthetic or real, version
     record-keys.secret  the secret behind the record keys (owner-only; flowmon.recordkeys): back it up
     boundaries/         official admin-1 boundaries, when installed (flowmon.geo)
     raw/                the user's drop-in folder for exports (never read implicitly)
 
-Events are stored with a ``record_key`` column (0..255, ``flowmon.recordkeys``) after the canonical columns:
-the permanent random key of the cell key method. ``load`` gives it back (computing it for stores written
-before it existed); it is confidential and never shown or exported.
+Events and crossings are stored with a ``record_key`` column (0..255, ``flowmon.recordkeys``) after the
+canonical columns: the permanent random key of the cell key method. ``load`` gives it back (computing it
+for stores written before it existed); it is confidential and never shown or exported.
 
 Every write goes to a temporary file in the same folder and is renamed into place, so a reader sees the old
 state or the new one, never half of a file; the manifest is renamed last.
@@ -53,17 +54,23 @@ def load(data_dir: str | os.PathLike | None = None) -> dict[str, pd.DataFrame]:
 
 
 def load_table(data_dir: str | os.PathLike, table: schema.Table) -> pd.DataFrame:
-    """A stored table in canonical form; events with their ``record_key`` column as well."""
+    """A stored table in canonical form; events and crossings with their ``record_key`` column as well."""
     path = table_path(data_dir, table)
     if not path.exists():
         frame = schema.empty(table)
-        return _with_keys(frame, frame, data_dir) if table == "events" else frame
+        return _with_keys(frame, frame, data_dir, table) if table in KEYED else frame
     raw = pd.read_parquet(path)
     frame = schema.conform(raw, table).reset_index(drop=True)
-    return _with_keys(frame, raw, data_dir) if table == "events" else frame
+    return _with_keys(frame, raw, data_dir, table) if table in KEYED else frame
 
 
-def _with_keys(frame: pd.DataFrame, source: pd.DataFrame, data_dir: str | os.PathLike) -> pd.DataFrame:
+# Tables of records of people: each row has a permanent record key (flowmon.recordkeys).
+KEYED = ("events", "crossings")
+
+
+def _with_keys(
+    frame: pd.DataFrame, source: pd.DataFrame, data_dir: str | os.PathLike, table: str = "events"
+) -> pd.DataFrame:
     """``frame`` with the record keys of ``source`` (same rows), computing those it lacks."""
     if recordkeys.RECORD_KEY in source.columns:
         frame = frame.assign(**{recordkeys.RECORD_KEY: source[recordkeys.RECORD_KEY].to_numpy()})
@@ -71,6 +78,8 @@ def _with_keys(frame: pd.DataFrame, source: pd.DataFrame, data_dir: str | os.Pat
             return frame.astype({recordkeys.RECORD_KEY: "uint8"})
     if frame.empty:
         return frame.assign(**{recordkeys.RECORD_KEY: pd.Series(dtype="uint8")})
+    if table == "crossings":
+        return recordkeys.attach_crossings(frame, recordkeys.load_secret(data_dir))
     return recordkeys.attach(frame, recordkeys.load_secret(data_dir))
 
 
@@ -124,9 +133,9 @@ def commit(
         if name not in schema.TABLES:
             raise ValueError(f"unknown table {name!r}; expected one of {schema.TABLES}")
         conformed[name] = schema.conform(frame, name).reset_index(drop=True)
-        if name == "events":
+        if name in KEYED:
             # Keys already given (rows loaded from the store) are kept; new rows get theirs.
-            conformed[name] = _with_keys(conformed[name], frame.reset_index(drop=True), folder)
+            conformed[name] = _with_keys(conformed[name], frame.reset_index(drop=True), folder, name)
 
     manifest = read_manifest(folder)
     manifest["sources"] = [*([] if replace_sources else manifest["sources"]), *map(dict, sources)]

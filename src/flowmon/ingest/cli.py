@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from flowmon import schema, store
-from flowmon.ingest.pipeline import ingest_files
+from flowmon.ingest.pipeline import CROSSINGS, ingest_files
 from flowmon.ingest.report import dumps
 
 TRQN = "trqn"  # Temporary Return of Qualified Nationals: assignments of experts (flowmon.trqn)
@@ -20,10 +20,11 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         "ingest",
         parents=[common],
         help="validate exports (CSV, XLSX) and add them to the store",
-        description="Validate case exports or DTM master lists and add them to the store.",
+        description="Validate case exports, DTM master lists or flow monitoring registry exports (crossings) "
+        "and add them to the store.",
         epilog=EPILOG,
     )
-    streams = (*schema.ALL_STREAMS, TRQN)
+    streams = (*schema.ALL_STREAMS, CROSSINGS, TRQN)
     parser.add_argument("stream", choices=streams, metavar="STREAM", help=", ".join(streams))
     parser.add_argument("files", nargs="+", metavar="FILE", help="CSV, XLSX or JSON (DTM API) exports")
     parser.add_argument("--report", metavar="REPORT.json", help="write the report as JSON")

@@ -25,6 +25,7 @@ from flowmon.ingest import cases, dtm, readers
 from flowmon.ingest.report import FileReport, as_json, rejection_records, summary
 
 PROGRESS_MIN_ROWS = 5_000
+CROSSINGS = "crossings"  # flow monitoring exports (flowmon.ingest.crossings): a table, not an events stream
 
 
 @dataclass
@@ -279,14 +280,23 @@ def ingest_files(
 ) -> IngestResult:
     """Ingest exports of one stream into the store at ``data_dir``; see the module docstring for the rules.
 
-    ``stream`` is caseload, return, referral or displacement; ``period`` (YYYY-MM or YYYY-MM-DD) dates a DTM
-    round (or the rows of a case export without a date column); ``sheet`` picks a workbook sheet;
+    ``stream`` is caseload, return, referral, displacement or crossings (flow monitoring exports, see
+    ``flowmon.ingest.crossings``); ``period`` (YYYY-MM or YYYY-MM-DD) dates a DTM round (or the rows of a
+    case export without a date column); ``sheet`` picks a workbook sheet;
     ``date_order`` ("DMY" or "MDY") overrides the day/month order found in the data; ``operation`` picks the
     DTM operation of a file that holds several; ``progress`` forces the progress bar on or off (default: on
     for files over a few thousand rows); ``synthetic`` marks the sources (and the store) as synthetic data.
     """
+    if stream == CROSSINGS:
+        from flowmon.ingest.crossings import ingest_crossings
+
+        return ingest_crossings(
+            paths, data_dir, parse_period(period), sheet, date_order=date_order, synthetic=synthetic
+        )
     if stream not in schema.ALL_STREAMS:
-        raise ValueError(f"unknown stream {stream!r}; expected one of {', '.join(schema.ALL_STREAMS)}")
+        raise ValueError(
+            f"unknown stream {stream!r}; expected one of {', '.join((*schema.ALL_STREAMS, CROSSINGS))}"
+        )
     if date_order not in (None, "DMY", "MDY"):
         raise ValueError(f"date order {date_order!r}: expected DMY or MDY")
     period = parse_period(period)
