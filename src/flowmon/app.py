@@ -157,26 +157,36 @@ class Dashboard(pn.viewable.Viewer):
         store, t = self.store, self._t
         outline = {"button_type": "primary", "button_style": "outline", "sizing_mode": "stretch_width"}
         wide = {"sizing_mode": "stretch_width"}
+        # from_param would show each parameter's English doc as a tooltip: the labels say enough.
+        described = {"description": None}
         self.period_widget = pn.widgets.Select(
             name=t("widget.period"), groups=self._period_groups(), value=store.period, **wide
         )
         self.period_widget.link(store, value="period", bidirectional=True)
         self.office_widget = pn.widgets.Select.from_param(
-            store.param.office, name=t("widget.office"), options=self._office_options(), **wide
+            store.param.office, **described, name=t("widget.office"), options=self._office_options(), **wide
         )
         store.param.watch(lambda *_: setattr(self.office_widget, "options", self._office_options()), "period")
         self.stream_widget = pn.widgets.CheckButtonGroup.from_param(
-            store.param.stream, name=t("widget.streams"), options={t(s): s for s in schema.ALL_STREAMS},
-            orientation="vertical", **outline,
+            store.param.stream, **described, name=t("widget.streams"),
+            options={t(s): s for s in schema.ALL_STREAMS}, orientation="vertical", **outline,
         )  # fmt: skip
         self.nationality_widget = pn.widgets.Select.from_param(
-            store.param.nationality, name=t("widget.nationality"), options=self._nationality_options(), **wide
+            store.param.nationality,
+            **described,
+            name=t("widget.nationality"),
+            options=self._nationality_options(),
+            **wide,
         )
         self.sex_widget = pn.widgets.RadioButtonGroup.from_param(
-            store.param.sex, name=t("widget.sex"), options=self._all_or("sex", schema.SEXES), **outline
+            store.param.sex,
+            **described,
+            name=t("widget.sex"),
+            options=self._all_or("sex", schema.SEXES),
+            **outline,
         )
         self.age_widget = pn.widgets.RadioButtonGroup.from_param(
-            store.param.age_group, name=t("widget.age_group"),
+            store.param.age_group, **described, name=t("widget.age_group"),
             options=self._all_or("age_group", schema.AGE_GROUPS), **outline,
         )  # fmt: skip
         name_column = "name_ar" if self.language == "ar" else "name_en"
@@ -185,26 +195,26 @@ class Dashboard(pn.viewable.Viewer):
             zip(states[name_column] + " (" + states["pcode"] + ")", states["pcode"], strict=True)
         )
         self.state_widget = pn.widgets.Select.from_param(
-            store.param.state, name=t("widget.state"), options=state_options, **wide
+            store.param.state, **described, name=t("widget.state"), options=state_options, **wide
         )
         self.granularity_widget = pn.widgets.RadioButtonGroup.from_param(
-            store.param.granularity, name=t("widget.granularity"),
+            store.param.granularity, **described, name=t("widget.granularity"),
             options={t(g): g for g in store.param.granularity.objects}, **outline,
         )  # fmt: skip
-        # A native select shows only the chosen line, cut at the sidebar's width: the choices are listed
-        # whole instead (the list box wraps none of them, but shows every one at full length below).
+        # A closed select shows only the chosen line, cut at the sidebar's width: a list box shows every
+        # choice on a line of its own.
         self.indicator_widget = pn.widgets.Select.from_param(
-            store.param.indicator, name=t("widget.indicator"),
+            store.param.indicator, **described, name=t("widget.indicator"),
             options={t(f"choice.{i}"): i for i in INDICATORS}, size=len(INDICATORS), **wide,
         )  # fmt: skip
         geometries = {t("geometry.tiles"): "tiles"}
         if self.dataset.boundaries is not None:
             geometries[t("geometry.official")] = "official"
         self.geometry_widget = pn.widgets.RadioButtonGroup.from_param(
-            self.map.param.geometry, name=t("widget.geometry"), options=geometries, **outline
+            self.map.param.geometry, **described, name=t("widget.geometry"), options=geometries, **outline
         )
         self.language_widget = pn.widgets.RadioButtonGroup.from_param(
-            self.param.language, name=t("widget.language"),
+            self.param.language, **described, name=t("widget.language"),
             options={v: k for k, v in i18n.LANGUAGES.items()}, **outline,
         )  # fmt: skip
         self.present_widget = pn.widgets.Toggle.from_param(

@@ -60,6 +60,10 @@ class View(pn.viewable.Viewer):
     def dataset(self):
         return self.store.dataset
 
+    def direction_styles(self) -> dict[str, str]:
+        """Right to left in Arabic (tabs, tables): inherited into the children's shadow roots."""
+        return {"direction": "rtl", "font-family": ARABIC_FONTS} if self.language == "ar" else {}
+
     def stream_labels(self) -> dict[str, str]:
         return {s: self.t(s) for s in schema.ALL_STREAMS}
 
@@ -186,7 +190,7 @@ class Breakdowns(View):
             (self.t("tab.exploitation"), chart(lambda v: self.categories(v, "referral"), view)),
             (self.t("tab.reintegration"), chart(lambda v: self.categories(v, "return"), view)),
             (self.t("tab.referred_to"), chart(self.referred_to, view)),
-            dynamic=True, sizing_mode="stretch_width",
+            dynamic=True, sizing_mode="stretch_width", styles=self.direction_styles(),
         )  # fmt: skip
         tabs.visible = view.rx().rx.pipe(has_cases)
         return tabs
@@ -238,7 +242,7 @@ class Tables(View):
                            sizing_mode="stretch_width", styles={"direction": "rtl"} if rtl else {}))
                 for kind in ("state", "office")
             ),
-            sizing_mode="stretch_width",
+            sizing_mode="stretch_width", styles=self.direction_styles(),
         )  # fmt: skip
 
     def table(self, kind: str, view=None) -> pd.DataFrame:
