@@ -159,7 +159,8 @@ def test_arabic_page_in_chromium(serve, demo_dir, page, artifacts):
           if (el.shadowRoot) walk(el.shadowRoot);
           if (el.tagName === 'OPTGROUP') texts.push(el.label);
           if (['LABEL', 'OPTION', 'BUTTON', 'STRONG', 'P', 'SPAN', 'A'].includes(el.tagName)) {
-            const own = Array.from(el.childNodes).filter(n => n.nodeType === 3).map(n => n.textContent.trim());
+            const own = Array.from(el.childNodes).filter(n => n.nodeType === 3)
+              .map(n => n.textContent.trim());
             texts.push(own.join(' ').trim());
           }
         }
