@@ -12,9 +12,11 @@ from __future__ import annotations
 import html
 import io
 import os
+import re
 from urllib.parse import urlencode
 
 import holoviews as hv
+import pandas as pd
 import panel as pn
 import param
 
@@ -25,6 +27,8 @@ from flowmon.views.cards import CARD_CSS
 
 TITLE = "flowmon · IOM Sudan migration and displacement"
 ACCENT = "#0033a0"  # IOM blue
+# "(closed Apr 2023)" in datastore.office_label's English words, reworded in Arabic.
+_OFFICE_STATUS = re.compile(r"\((?P<status>closed|opened) (?P<month>[A-Z][a-z]{2}) (?P<year>\d{4})\)")
 CSS = (
     CARD_CSS
     + """
@@ -150,58 +154,74 @@ class Dashboard(pn.viewable.Viewer):
         self._sidebar.objects = [self.controls]
 
     def _build_widgets(self) -> None:
-        store = self.store
+        store, t = self.store, self._t
         outline = {"button_type": "primary", "button_style": "outline", "sizing_mode": "stretch_width"}
         wide = {"sizing_mode": "stretch_width"}
+        # from_param would show each parameter's English doc as a tooltip: the labels say enough.
+        described = {"description": None}
         self.period_widget = pn.widgets.Select(
-            name="Period", groups=self._period_groups(), value=store.period, **wide
+            name=t("widget.period"), groups=self._period_groups(), value=store.period, **wide
         )
         self.period_widget.link(store, value="period", bidirectional=True)
         self.office_widget = pn.widgets.Select.from_param(
-            store.param.office, name="Office", options=self._office_options(), **wide
+            store.param.office, **described, name=t("widget.office"), options=self._office_options(), **wide
         )
         store.param.watch(lambda *_: setattr(self.office_widget, "options", self._office_options()), "period")
         self.stream_widget = pn.widgets.CheckButtonGroup.from_param(
-            store.param.stream, name="Streams", options={self._t(s): s for s in schema.ALL_STREAMS},
-            orientation="vertical", **outline,
+            store.param.stream, **described, name=t("widget.streams"),
+            options={t(s): s for s in schema.ALL_STREAMS}, orientation="vertical", **outline,
         )  # fmt: skip
         self.nationality_widget = pn.widgets.Select.from_param(
-            store.param.nationality, name="Nationality", options=self._nationality_options(), **wide
+            store.param.nationality,
+            **described,
+            name=t("widget.nationality"),
+            options=self._nationality_options(),
+            **wide,
         )
         self.sex_widget = pn.widgets.RadioButtonGroup.from_param(
-            store.param.sex, name="Sex", options=self._all_or("sex", schema.SEXES), **outline
+            store.param.sex,
+            **described,
+            name=t("widget.sex"),
+            options=self._all_or("sex", schema.SEXES),
+            **outline,
         )
         self.age_widget = pn.widgets.RadioButtonGroup.from_param(
-            store.param.age_group, name="Age", options=self._all_or("age_group", schema.AGE_GROUPS), **outline
-        )
+            store.param.age_group, **described, name=t("widget.age_group"),
+            options=self._all_or("age_group", schema.AGE_GROUPS), **outline,
+        )  # fmt: skip
         name_column = "name_ar" if self.language == "ar" else "name_en"
         states = self.dataset.states
-        state_options = {self._t("all_states"): ALL} | dict(
+        state_options = {t("all_states"): ALL} | dict(
             zip(states[name_column] + " (" + states["pcode"] + ")", states["pcode"], strict=True)
         )
         self.state_widget = pn.widgets.Select.from_param(
-            store.param.state, name="State (or click the map)", options=state_options, **wide
+            store.param.state, **described, name=t("widget.state"), options=state_options, **wide
         )
         self.granularity_widget = pn.widgets.RadioButtonGroup.from_param(
-            store.param.granularity, name="Trend by", **outline
-        )
+            store.param.granularity, **described, name=t("widget.granularity"),
+            options={t(g): g for g in store.param.granularity.objects}, **outline,
+        )  # fmt: skip
+        # A closed select shows only the chosen line, cut at the sidebar's width: a list box shows every
+        # choice on a line of its own.
         self.indicator_widget = pn.widgets.Select.from_param(
-            store.param.indicator, name="Map shows", options={v: k for k, v in INDICATORS.items()}, **wide
-        )
-        geometries = {"Schematic tiles": "tiles"}
+            store.param.indicator, **described, name=t("widget.indicator"),
+            options={t(f"choice.{i}"): i for i in INDICATORS}, size=len(INDICATORS), **wide,
+        )  # fmt: skip
+        geometries = {t("geometry.tiles"): "tiles"}
         if self.dataset.boundaries is not None:
-            geometries["Official boundaries"] = "official"
+            geometries[t("geometry.official")] = "official"
         self.geometry_widget = pn.widgets.RadioButtonGroup.from_param(
-            self.map.param.geometry, name="Map", options=geometries, **outline
+            self.map.param.geometry, **described, name=t("widget.geometry"), options=geometries, **outline
         )
         self.language_widget = pn.widgets.RadioButtonGroup.from_param(
-            self.param.language, name="Language", options={v: k for k, v in i18n.LANGUAGES.items()}, **outline
-        )
+            self.param.language, **described, name=t("widget.language"),
+            options={v: k for k, v in i18n.LANGUAGES.items()}, **outline,
+        )  # fmt: skip
         self.present_widget = pn.widgets.Toggle.from_param(
-            self.param.present, name="Presentation mode", button_type="primary"
+            self.param.present, name=t("widget.present"), button_type="primary"
         )
-        self.reset_button = pn.widgets.Button(name="Reset filters", button_type="warning")
-        self.reset_button.on_click(lambda event: self.store.reset())
+        self.reset_button = pn.widgets.Button(name=t("widget.reset"), button_type="warning")
+        self.reset_button.on_click(lambda event: self.reset())
         *files, profile = self._export_buttons()
         self.exports = pn.Column(pn.Row(*files, sizing_mode="stretch_width"), profile,
                                  sizing_mode="stretch_width", visible=self.scope.allows_export())  # fmt: skip
@@ -209,24 +229,36 @@ class Dashboard(pn.viewable.Viewer):
         def heading(text: str) -> pn.pane.Markdown:
             return pn.pane.Markdown(f"**{text}**", margin=(0, 10))
 
-        map_choice = [heading("Map"), self.geometry_widget] if len(geometries) > 1 else []
+        map_choice = [heading(t("widget.geometry")), self.geometry_widget] if len(geometries) > 1 else []
+        # Right to left in Arabic: every widget's text, options and order of buttons (direction inherits
+        # into the widgets' shadow roots); the font names a face with Arabic glyphs installed locally.
+        rtl = {"direction": "rtl", "font-family": parts.ARABIC_FONTS} if self.language == "ar" else {}
         self.controls = pn.Column(
             self.indicator_widget, *map_choice, self.period_widget, self.office_widget,
-            heading("Streams (none selected: all)"), self.stream_widget, self.state_widget,
-            self.nationality_widget, heading("Sex"), self.sex_widget, heading("Age group"), self.age_widget,
-            heading("Trend by"), self.granularity_widget, self.reset_button, heading("Export this view"),
-            self.exports, heading("Language"), self.language_widget, self.present_widget,
-            sizing_mode="stretch_width",
+            heading(t("widget.streams")), self.stream_widget, self.state_widget,
+            self.nationality_widget, heading(t("widget.sex")), self.sex_widget,
+            heading(t("widget.age_group")), self.age_widget, heading(t("widget.granularity")),
+            self.granularity_widget, self.reset_button,
+            heading(t("widget.export")), self.exports, heading(t("widget.language")), self.language_widget,
+            self.present_widget, sizing_mode="stretch_width", styles=rtl,
         )  # fmt: skip
 
-    def _period_groups(self) -> dict[str, list[str]]:
+    def reset(self) -> None:
+        """Every filter the sidebar shows back to its default, the map's geometry too."""
+        self.store.reset()
+        self.map.geometry = self.map.param.geometry.default
+
+    def _period_groups(self) -> dict[str, dict[str, str]]:
         """Periods grouped by kind, newest first: a year, a half-year, a quarter or a month."""
-        names = {"year": "Years", "half": "Half-years", "quarter": "Quarters", "month": "Months"}
         groups = self.store.choices.periods
-        return {names[kind]: list(reversed(groups[kind])) for kind in reversed(groups) if groups[kind]}
+        return {
+            self._t(f"group.{kind}"): {i18n.period_label(p, self.language): p for p in reversed(groups[kind])}
+            for kind in reversed(groups)
+            if groups[kind]
+        }
 
     def _all_or(self, name: str, values) -> dict[str, str]:
-        return {self._t(f"all.{name}"): ALL, **{v: v for v in values}}
+        return {self._t(f"all.{name}"): ALL, **{i18n.value_label(name, v, self.language): v for v in values}}
 
     def _export_buttons(self) -> list[pn.widgets.FileDownload]:
         """CSV, HTML and PNG of exactly the current view (aggregated and suppressed, like the page)."""
@@ -285,15 +317,27 @@ class Dashboard(pn.viewable.Viewer):
         return i18n.text(key, self.language)
 
     def _office_options(self) -> dict[str, str]:
-        labels = {label: code for code, label in self.store.office_labels().items()}
+        labels = {self._office_label(code, label): code for code, label in self.store.office_labels().items()}
         return {self._t("all_offices").capitalize(): ALL, **labels}
+
+    def _office_label(self, code: str, label: str) -> str:
+        """``KRT · Khartoum (closed Apr 2023)`` in Arabic: ``KRT · الخرطوم (أُغلق أبريل 2023)``."""
+        if self.language != "ar":
+            return label
+        names = self.dataset.offices.set_index("code")["name_ar"]
+        arabic = f"{code} · {names.get(code, code)}"
+        found = _OFFICE_STATUS.search(label)
+        if found:
+            when = i18n.month_name(pd.Period(f"{found['month']} {found['year']}", "M"), "ar")
+            arabic += f" ({self._t('office.' + found['status']).format(date=when)})"
+        return arabic
 
     def _nationality_options(self) -> dict[str, str]:
         """Only nationalities with enough records to show safely are offered (``viewdata.choices``)."""
         countries = self.dataset.countries.set_index("iso3")["name"]
         options = {self._t("all.nationality"): ALL}
         for code in self.store.choices.nationalities:
-            name = "Unknown" if code == schema.UNKNOWN_COUNTRY else countries.get(code, code)
+            name = i18n.country_name(code, self.language, countries.get(code, code))
             options[f"{name} ({code})"] = code
         return options
 

@@ -6,6 +6,9 @@ Arabic is laid out right to left (``direction``).
 
 from __future__ import annotations
 
+import re
+from functools import cache
+
 import pandas as pd
 
 LANGUAGES = {"en": "English", "ar": "العربية"}
@@ -64,6 +67,55 @@ _TEXT = {
         "rounds_note": "Displacement: the latest DTM round in the period, {rounds}.",
         "no_case_data": "No case data for this selection",
         "aggregated_only": "Only aggregated figures are shown; no individual record leaves the server.",
+        "widget.period": "Period",
+        "widget.office": "Office",
+        "widget.streams": "Streams (none selected: all)",
+        "widget.state": "State (or click the map)",
+        "widget.nationality": "Nationality",
+        "widget.sex": "Sex",
+        "widget.age_group": "Age group",
+        "widget.granularity": "Trend by",
+        "widget.indicator": "Map shows",
+        "widget.geometry": "Map",
+        "widget.language": "Language",
+        "widget.present": "Presentation mode",
+        "widget.reset": "Reset filters",
+        "widget.export": "Export this view",
+        "geometry.tiles": "Schematic tiles",
+        "geometry.official": "Official boundaries",
+        "group.year": "Years",
+        "group.half": "Half-years",
+        "group.quarter": "Quarters",
+        "group.month": "Months",
+        "choice.caseload": "MRRC caseload by state of registration",
+        "choice.return": "AVRR returns by state of registration",
+        "choice.referral": "Trafficking referrals by state of identification",
+        "choice.displacement_in": "People displaced into the state",
+        "choice.displacement_out": "People displaced from the state",
+        "office.closed": "closed {date}",
+        "office.opened": "opened {date}",
+        "column.pcode": "pcode",
+        "column.state": "state",
+        "column.office": "office",
+        "column.code": "code",
+        "download_table": "Download CSV (by {kind}, as shown)",
+        "download.state": "state",
+        "download.office": "office",
+        "axis.people": "people",
+        "axis.period": "Period",
+        "axis.stream": "Stream",
+        "breakdown.by": "{stream} by {label}",
+        "breakdown.not_selected": "{stream}: not selected",
+        "label.caseload": "service",
+        "label.return": "reintegration status",
+        "label.referral": "exploitation type",
+        "label.referred_to": "service referred to",
+        "label.nationality": "nationality",
+        "unknown_country": "Unknown",
+        "change_hidden": "change hidden (small numbers)",
+        "no_previous_cases": "no cases in the previous period",
+        "none_either": "none in either period",
+        "none": "none",
     },
     "ar": {
         "caseload": "حالات مراكز موارد المهاجرين",
@@ -117,6 +169,55 @@ _TEXT = {
         "rounds_note": "النزوح: آخر جولة لمصفوفة تتبع النزوح في الفترة، {rounds}.",
         "no_case_data": "لا توجد بيانات حالات لهذا الاختيار",
         "aggregated_only": "تُعرض الأرقام المجمعة فقط؛ لا يغادر أي سجل فردي الخادم.",
+        "widget.period": "الفترة",
+        "widget.office": "المكتب",
+        "widget.streams": "المسارات (بلا اختيار: الكل)",
+        "widget.state": "الولاية (أو انقر على الخريطة)",
+        "widget.nationality": "الجنسية",
+        "widget.sex": "الجنس",
+        "widget.age_group": "الفئة العمرية",
+        "widget.granularity": "الاتجاه حسب",
+        "widget.indicator": "تعرض الخريطة",
+        "widget.geometry": "الخريطة",
+        "widget.language": "اللغة",
+        "widget.present": "وضع العرض",
+        "widget.reset": "إعادة ضبط عوامل التصفية",
+        "widget.export": "تصدير هذا العرض",
+        "geometry.tiles": "مربعات تخطيطية",
+        "geometry.official": "الحدود الرسمية",
+        "group.year": "السنوات",
+        "group.half": "أنصاف السنة",
+        "group.quarter": "الأرباع",
+        "group.month": "الأشهر",
+        "choice.caseload": "حالات مراكز موارد المهاجرين حسب ولاية التسجيل",
+        "choice.return": "العودة الطوعية حسب ولاية التسجيل",
+        "choice.referral": "إحالات ضحايا الاتجار حسب ولاية التعرف",
+        "choice.displacement_in": "النازحون إلى الولاية",
+        "choice.displacement_out": "النازحون من الولاية",
+        "office.closed": "أُغلق {date}",
+        "office.opened": "افتُتح {date}",
+        "column.pcode": "الرمز",
+        "column.state": "الولاية",
+        "column.office": "المكتب",
+        "column.code": "الرمز",
+        "download_table": "تنزيل CSV ({kind}، كما يظهر)",
+        "download.state": "حسب الولاية",
+        "download.office": "حسب المكتب",
+        "axis.people": "الأشخاص",
+        "axis.period": "الفترة",
+        "axis.stream": "المسار",
+        "breakdown.by": "{stream} حسب {label}",
+        "breakdown.not_selected": "{stream}: غير مختار",
+        "label.caseload": "الخدمة",
+        "label.return": "حالة إعادة الإدماج",
+        "label.referral": "نوع الاستغلال",
+        "label.referred_to": "الخدمة المحال إليها",
+        "label.nationality": "الجنسية",
+        "unknown_country": "غير معروف",
+        "change_hidden": "التغيير محجوب (أعداد صغيرة)",
+        "no_previous_cases": "لا حالات في الفترة السابقة",
+        "none_either": "لا شيء في أي من الفترتين",
+        "none": "لا شيء",
     },
 }
 
@@ -151,3 +252,113 @@ def period_text(start: pd.Period | None, end: pd.Period | None, language: str = 
     if start.year == end.year:
         return f"{month_name(start, language, year=False)}–{month_name(end, language)}"
     return f"{month_name(start, language)}–{month_name(end, language)}"
+
+
+# ------------------------------------------------------------------------------------------------ values
+
+# Arabic labels of the coded vocabularies (flowmon.schema): English shows the codes themselves.
+_VALUES_AR = {
+    "category": {
+        "screening": "الفحص",
+        "counselling": "الإرشاد",
+        "medical assistance": "المساعدة الطبية",
+        "information session": "جلسة توعية",
+        "AVRR counselling": "إرشاد العودة الطوعية",
+        "referral": "الإحالة",
+        "cultural orientation": "التوجيه الثقافي",
+        "pending": "قيد الانتظار",
+        "in progress": "قيد التنفيذ",
+        "completed": "مكتملة",
+        "forced labour": "العمل القسري",
+        "sexual exploitation": "الاستغلال الجنسي",
+        "domestic servitude": "الاستعباد المنزلي",
+        "forced begging": "التسول القسري",
+        "forced marriage": "الزواج القسري",
+        "other": "أخرى",
+        "unknown": "غير معروف",
+    },
+    "referred_to": {
+        "medical": "الخدمات الطبية",
+        "shelter": "المأوى",
+        "psychosocial": "الدعم النفسي والاجتماعي",
+        "legal": "المساعدة القانونية",
+        "AVRR": "العودة الطوعية",
+        "other": "أخرى",
+    },
+    "sex": {"female": "أنثى", "male": "ذكر", "unknown": "غير معروف"},
+    "age_group": {"0-17": "0-17", "18-59": "18-59", "60+": "60+", "unknown": "غير معروف"},
+}
+
+
+def value_label(column: str, code: str, language: str = "en") -> str:
+    """A coded value (a service, an exploitation type, a sex, ...) as a reader reads it in ``language``."""
+    if language == "ar":
+        return _VALUES_AR.get(column, {}).get(code, code)
+    return code
+
+
+def value_labels(column: str, codes, language: str = "en") -> list[str]:
+    return [value_label(column, str(code), language) for code in codes]
+
+
+def country_name(iso3: str, language: str = "en", english: str | None = None) -> str:
+    """A nationality's name: CLDR's (Babel) in Arabic, ``english`` (the country table's) otherwise.
+
+    CLDR keys territories by ISO 3166-1 alpha-2; pycountry maps the stored alpha-3 codes to them.
+    """
+    if iso3 == "UNK":
+        return text("unknown_country", language)
+    if language == "ar":
+        alpha2 = _alpha2().get(iso3)
+        name = _territories(language).get(alpha2) if alpha2 else None
+        if name:
+            return name
+    return english or iso3
+
+
+@cache
+def _alpha2() -> dict[str, str]:
+    import pycountry
+
+    return {c.alpha_3: c.alpha_2 for c in pycountry.countries}
+
+
+@cache
+def _territories(language: str) -> dict[str, str]:
+    import babel
+
+    return dict(babel.Locale.parse(language).territories)
+
+
+_ORDINAL_AR = ("الأول", "الثاني", "الثالث", "الرابع")
+
+
+def period_label(token: str, language: str = "en") -> str:
+    """A calendar period as a select offers it: ``2025-Q3`` in English, "الربع الثالث 2025" in Arabic."""
+    if language != "ar":
+        return token
+    if re.fullmatch(r"\d{4}", token):
+        return token
+    year, part = token.split("-")
+    if part.startswith("Q"):
+        return f"الربع {_ORDINAL_AR[int(part[1]) - 1]} {year}"
+    if part.startswith("H"):
+        return f"النصف {_ORDINAL_AR[int(part[1]) - 1]} {year}"
+    return month_name(pd.Period(token, "M"), language)
+
+
+# The CSV export's column headers in Arabic (English keeps flowmon.export.csv.COLUMNS).
+CSV_HEADERS_AR = {
+    "table": "الجدول",
+    "key": "الرمز",
+    "name": "الاسم",
+    "stream": "المسار",
+    "value": "القيمة",
+    "suppressed": "محجوب",
+    "start": "البداية",
+    "end": "النهاية",
+    "query": "الاستعلام",
+    "source": "المصدر",
+    "as_of": "حتى تاريخ",
+    "synthetic": "بيانات مصطنعة",
+}

@@ -23,6 +23,14 @@ from flowmon.views.cards import kpi_cards
 from flowmon.views.style import STREAM_COLORS, format_count
 
 CHART_HEIGHT = 300
+# Faces with Arabic glyphs that Debian installs locally (fonts-noto-core): nothing is fetched from a CDN.
+ARABIC_FONTS = '"Noto Sans Arabic", "Noto Naskh Arabic", "Noto Sans", sans-serif'
+# Right to left in Arabic: the tables' first column at the right, text aligned to where it starts. A
+# stylesheet of the pane itself, since each pane draws in its own shadow root.
+RTL_TABLE_CSS = f"""
+:host, table {{ direction: rtl; font-family: {ARABIC_FONTS}; }}
+th, td {{ text-align: right !important; }}
+"""
 
 
 class View(pn.viewable.Viewer):
@@ -51,6 +59,10 @@ class View(pn.viewable.Viewer):
     @property
     def dataset(self):
         return self.store.dataset
+
+    def direction_styles(self) -> dict[str, str]:
+        """Right to left in Arabic (tabs, tables): inherited into the children's shadow roots."""
+        return {"direction": "rtl", "font-family": ARABIC_FONTS} if self.language == "ar" else {}
 
     def stream_labels(self) -> dict[str, str]:
         return {s: self.t(s) for s in schema.ALL_STREAMS}
@@ -103,8 +115,11 @@ class Kpis(View):
         no_comparison = self.t("partial_no_change") if view.partial else self.t("no_previous")
         cards = kpi_cards(view.kpis, labels=self.stream_labels(), units=units,
                           direction=i18n.direction(self.language), previous=previous,
-                          no_comparison=no_comparison)  # fmt: skip
+                          no_comparison=no_comparison, words=self.change_words())  # fmt: skip
         return f'<div class="fm-present">{cards}</div>' if self.present else cards
+
+    def change_words(self) -> dict[str, str]:
+        return {key: self.t(key) for key in ("change_hidden", "no_previous_cases", "none_either")}
 
 
 def has_cases(view) -> bool:
@@ -136,7 +151,18 @@ class Trend(View):
             title = self.t("no_case_data")
             cases = cases.iloc[:0]
         return charts.trend(cases, freq=view.filters.freq, title=title, labels=self.stream_labels(),
-                            partial=partial_periods(view, cases))  # fmt: skip
+                            partial=partial_periods(view, cases),
+                            words=axis_words(self.language))  # fmt: skip
+
+
+def axis_words(language: str) -> dict[str, str]:
+    """The charts' axis and hover words in ``language``."""
+    return {
+        "people": i18n.text("axis.people", language),
+        "period": i18n.text("axis.period", language),
+        "stream": i18n.text("axis.stream", language),
+        "partial": i18n.text("partial", language),
+    }
 
 
 def partial_periods(view, table: pd.DataFrame) -> set[str]:
@@ -164,7 +190,7 @@ class Breakdowns(View):
             (self.t("tab.exploitation"), chart(lambda v: self.categories(v, "referral"), view)),
             (self.t("tab.reintegration"), chart(lambda v: self.categories(v, "return"), view)),
             (self.t("tab.referred_to"), chart(self.referred_to, view)),
-            dynamic=True, sizing_mode="stretch_width",
+            dynamic=True, sizing_mode="stretch_width", styles=self.direction_styles(),
         )  # fmt: skip
         tabs.visible = view.rx().rx.pipe(has_cases)
         return tabs
@@ -172,22 +198,30 @@ class Breakdowns(View):
     def nationalities(self, view):
         totals = view["nationality_total"]
         names = self.dataset.countries.set_index("iso3")["name"]
-        country = totals["nationality"].astype(str).map(lambda code: names.get(code, "Unknown"))
-        totals = totals.assign(country=country)
-        return charts.ranked_bars(totals, "country", title=self.t("top_nationalities"))
+        label = self.t("label.nationality")
+        unknown = self.t("unknown_country")
+        codes = totals["nationality"].astype(str)
+        country = [i18n.country_name(code, self.language, names.get(code, unknown)) for code in codes]
+        return charts.ranked_bars(totals.assign(**{label: country}), label, title=self.t("top_nationalities"),
+                                  words=axis_words(self.language))  # fmt: skip
 
     def categories(self, view, stream: str):
         rows = view["by_category"].query("stream == @stream")
-        label = schema.CATEGORY_LABELS[stream]
-        title = f"{self.t(stream)} by {label}" if len(rows) else f"{self.t(stream)}: not selected"
-        return charts.ranked_bars(rows.rename(columns={"category": label}), label, title=title,
-                                  color=STREAM_COLORS[stream])  # fmt: skip
+        return self.ranked(rows, "category", self.t(f"label.{stream}"), stream)
 
     def referred_to(self, view):
-        rows = view["by_referred_to"]
-        name = self.t("referral")
-        title = f"{name} by service referred to" if len(rows) else f"{name}: not selected"
-        return charts.ranked_bars(rows, "referred_to", title=title, color=STREAM_COLORS["referral"])
+        return self.ranked(view["by_referred_to"], "referred_to", self.t("label.referred_to"), "referral")
+
+    def ranked(self, rows: pd.DataFrame, column: str, label: str, stream: str):
+        """Bars of ``rows`` by ``column`` (its values worded in the page's language), titled in words."""
+        name = self.t(stream)
+        if len(rows):
+            title = self.t("breakdown.by").format(stream=name, label=label)
+        else:
+            title = self.t("breakdown.not_selected").format(stream=name)
+        rows = rows.assign(**{label: i18n.value_labels(column, rows[column], self.language)})
+        return charts.ranked_bars(rows, label, title=title, color=STREAM_COLORS[stream],
+                                  words=axis_words(self.language))  # fmt: skip
 
 
 class Tables(View):
@@ -197,23 +231,24 @@ class Tables(View):
         # Plain HTML tables: every row at once with no inner scroll (a projected or exported view shows them
         # all), right to left in Arabic, no grid library to fetch or keep in step (Panel 1.9's Tabulator can
         # spin forever redrawing a table in a hidden tab).
-        options = {"index": False, "sizing_mode": "stretch_width", "css_classes": ["fm-table"],
-                   "text_align": "start"}  # fmt: skip
+        rtl = self.language == "ar"
+        options = {"index": False, "sizing_mode": "stretch_width", "text_align": "start",
+                   "css_classes": ["fm-table"], "stylesheets": [RTL_TABLE_CSS] if rtl else []}  # fmt: skip
         view = self.store.param.view
         return pn.Tabs(
             *(
                 (self.t(f"tab.by_{kind}"),
                  pn.Column(self.download(kind), pn.pane.DataFrame(pn.bind(self.shown, view, kind), **options),
-                           sizing_mode="stretch_width"))
+                           sizing_mode="stretch_width", styles={"direction": "rtl"} if rtl else {}))
                 for kind in ("state", "office")
             ),
-            sizing_mode="stretch_width",
+            sizing_mode="stretch_width", styles=self.direction_styles(),
         )  # fmt: skip
 
     def table(self, kind: str, view=None) -> pd.DataFrame:
         """Exactly what the table shows (published figures): one row per state or office, by stream."""
         view = self.store.view if view is None else view
-        return tables.wide(view, self.dataset, kind, labels=self.stream_labels())
+        return tables.wide(view, self.dataset, kind, labels=self.stream_labels(), language=self.language)
 
     def shown(self, view, kind: str) -> pd.DataFrame:
         """The table as a person reads it: thousands separators."""
@@ -228,7 +263,8 @@ class Tables(View):
             return io.StringIO(self.table(kind).to_csv(index=False))
 
         return pn.widgets.FileDownload(
-            callback=csv, filename=f"flowmon_by_{kind}.csv", label=f"Download CSV (by {kind}, as shown)",
+            callback=csv, filename=f"flowmon_by_{kind}.csv",
+            label=self.t("download_table").format(kind=self.t(f"download.{kind}")),
             button_type="primary", button_style="outline",
         )  # fmt: skip
 
@@ -241,13 +277,15 @@ class Footer(View):
                             sizing_mode="stretch_width")  # fmt: skip
 
     def render(self, view) -> str:
-        sources = [f"{s['stream']}: {s['source']} ({self.t('as_of')} {s['as_of']})" for s in view.sources]
+        streams = {stream: self.t(stream) for stream in schema.ALL_STREAMS}
+        sources = [f"{streams.get(s['stream'], s['stream'])}: {s['source']} ({self.t('as_of')} {s['as_of']})"
+                   for s in view.sources]  # fmt: skip
         synthetic = f"<b>{self.t('synthetic')}</b>. " if view.synthetic else ""
         geometry = self.t("official") if self.dataset.boundaries is not None else self.t("schematic")
         size = ' class="fm-present"' if self.present else ""
         return (
             f'<div dir="{i18n.direction(self.language)}"{size}>{synthetic}{self.t("sources")}: '
-            f"{html.escape('; '.join(sources) or 'none')}. {geometry} {html.escape(view.footnote)} "
+            f"{html.escape('; '.join(sources) or self.t('none'))}. {geometry} {html.escape(view.footnote)} "
             f"{html.escape(self.t('aggregated_only'))}</div>"
         )
 

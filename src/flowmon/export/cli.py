@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from flowmon import filters
+from flowmon import filters, i18n
 from flowmon.export import view as views
 
 FORMATS = ("csv", "html", "png")
@@ -50,6 +50,8 @@ def register(subparsers, common) -> None:
             name, parents=[common, filters], help=descriptions[name], description=descriptions[name]
         )
         sub.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+        sub.add_argument("--lang", choices=tuple(i18n.LANGUAGES), default="en",
+                         help="language of names, headers and notes (ar: Arabic; default en)")  # fmt: skip
         if name == "png":
             sub.add_argument("--width", type=int, default=1920, help="pixels (default 1920)")
             sub.add_argument("--height", type=int, default=1080, help="pixels (default 1080)")
@@ -70,7 +72,7 @@ def query_from_args(args: argparse.Namespace) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    session = views.session(args.data_dir, query_from_args(args), args.k)
+    session = views.session(args.data_dir, query_from_args(args), args.k, language=args.lang)
     for notice in session.notices:
         print(f"flowmon export: {notice}", file=sys.stderr)
     if args.format == "csv":

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 
-from flowmon import privacy
+from flowmon import i18n, privacy
 from flowmon.datastore import INDICATORS
 from flowmon.export import view as views
 from flowmon.filters import Filters
@@ -46,14 +46,16 @@ TABLES = ("total", "state", "state_origin", "office", "period", "category", "nat
 _PERIOD_KEY = {"M": "%Y-%m", "Y": "%Y"}
 
 
-def _period_key(start: pd.Timestamp, freq: str) -> tuple[str, str]:
-    """``("2025-01", "January 2025")``, ``("2025Q1", "Q1 2025")`` or ``("2025", "2025")``."""
+def _period_key(start: pd.Timestamp, freq: str, language: str = "en") -> tuple[str, str]:
+    """``("2025-01", "January 2025")``, ``("2025Q1", "Q1 2025")`` or ``("2025", "2025")``; names in Arabic
+    with ``language="ar"`` ("يناير 2025", "الربع الأول 2025")."""
     if freq == "Q":
         quarter = (start.month - 1) // 3 + 1
-        return f"{start.year}Q{quarter}", f"Q{quarter} {start.year}"
+        name = i18n.period_label(f"{start.year}-Q{quarter}", language) if language == "ar" else None
+        return f"{start.year}Q{quarter}", name or f"Q{quarter} {start.year}"
     if freq == "Y":
         return f"{start.year}", f"{start.year}"
-    return f"{start:%Y-%m}", f"{start:%B %Y}"
+    return f"{start:%Y-%m}", i18n.month_name(pd.Period(start, "M"), language)
 
 
 def _rows(table: str, frame: pd.DataFrame, key: pd.Series, name: pd.Series) -> pd.DataFrame:
@@ -70,14 +72,20 @@ def _rows(table: str, frame: pd.DataFrame, key: pd.Series, name: pd.Series) -> p
 
 
 def csv_table(session) -> pd.DataFrame:
-    """The figures of ``session`` (a ``flowmon.datastore.DataStore``) as the rows of the CSV (``COLUMNS``)."""
+    """The figures of ``session`` (a ``flowmon.datastore.DataStore``) as the rows of the CSV (``COLUMNS``).
+
+    Names (``name``) are in the session's language; keys and codes stay as they are in every language.
+    """
     view, dataset = session.view, session.dataset  # every figure comes from the session's ViewData
-    states = dataset.states.set_index("pcode")["name_en"]
-    offices = dataset.offices.set_index("code")["name"]
+    language = getattr(session, "language", "en")
+    arabic = language == "ar"
+    states = dataset.states.set_index("pcode")["name_ar" if arabic else "name_en"]
+    offices = dataset.offices.set_index("code")["name_ar" if arabic else "name"]
+    stream_names = {s: i18n.text(s, language) for s in STREAM_LABELS}
     parts = []
 
     kpis = view.kpis
-    parts.append(_rows("total", kpis, pd.Series("all", index=kpis.index), kpis["stream"].map(STREAM_LABELS)))
+    parts.append(_rows("total", kpis, pd.Series("all", index=kpis.index), kpis["stream"].map(stream_names)))
     state_tables = [("state", view["by_state"])]
     if "displacement_out" in INDICATORS:  # the map can show departures
         state_tables.append(("state_origin", view["departures"]))
@@ -88,7 +96,7 @@ def csv_table(session) -> pd.DataFrame:
     codes = by_office["office"].astype(str)
     parts.append(_rows("office", by_office, codes, codes.map(offices)))
     by_period = view["by_period"]
-    labels = [_period_key(pd.Timestamp(p), view.filters.freq) for p in by_period["period"]]
+    labels = [_period_key(pd.Timestamp(p), view.filters.freq, language) for p in by_period["period"]]
     parts.append(
         _rows(
             "period",
@@ -107,7 +115,12 @@ def csv_table(session) -> pd.DataFrame:
         if frame.empty:
             continue
         keys = frame[column].astype(str)
-        label = keys if names is None else keys.map(lambda code, names=names: names.get(code, code))
+        if names is None:
+            label = pd.Series(i18n.value_labels(column, keys, language), index=keys.index, dtype=object)
+        else:
+            label = keys.map(
+                lambda code, names=names: i18n.country_name(code, language, names.get(code, code))
+            )
         parts.append(_rows(table, frame, keys, label))
     rows = pd.concat([p for p in parts if len(p)], ignore_index=True)
     if rows.empty:
@@ -125,8 +138,11 @@ def csv_table(session) -> pd.DataFrame:
 
 
 def csv_text(session) -> str:
-    """The CSV file's text (UTF-8, header row, empty cells where suppressed)."""
-    return csv_table(session).to_csv(index=False, lineterminator="\n")
+    """The CSV file's text (UTF-8, header row, empty cells where suppressed); Arabic headers in Arabic."""
+    table = csv_table(session)
+    if getattr(session, "language", "en") == "ar":
+        table = table.rename(columns=i18n.CSV_HEADERS_AR)
+    return table.to_csv(index=False, lineterminator="\n")
 
 
 def write_csv(session, path: str | os.PathLike) -> Path:
@@ -142,9 +158,10 @@ def export_csv(
     indicator: str | None = None,
     granularity: str | None = None,
     k: int | None = None,
+    language: str = "en",
 ) -> Path:
     """Write the CSV of the view ``filters`` select over ``data_dir`` (a ``Filters`` or URL names)."""
     query = views.query_of(filters)
     query = {**query, **({"indicator": indicator} if indicator else {})}
     query = {**query, **({"granularity": granularity} if granularity else {})}
-    return write_csv(views.session(data_dir, query, k), path)
+    return write_csv(views.session(data_dir, query, k, language=language), path)

@@ -49,9 +49,14 @@ def operator_k(k: int | None = None) -> int | None:
 
 
 def session(
-    data_dir: str | os.PathLike | None, query: Mapping[str, str | Iterable[str]], k: int | None = None
+    data_dir: str | os.PathLike | None,
+    query: Mapping[str, str | Iterable[str]],
+    k: int | None = None,
+    language: str = "en",
 ):
     """A ``DataStore`` over ``data_dir`` set to ``query``: the view the dashboard shows for that URL.
+
+    ``language`` ("en" or "ar") words the view's title, notes and names, as ``?lang=ar`` does on the page.
 
     Its ``view`` (a ``flowmon.viewdata.ViewData``) is what every export draws. Raises ValueError naming the
     filter when a name or value is unknown, and when the folder holds no data at all.
@@ -67,7 +72,7 @@ def session(
             f"{folder} holds no data: run `flowmon demo --data-dir {folder}` or `flowmon ingest`"
         )
     query = {name: _text(value) for name, value in query.items() if _text(value)}
-    session = DataStore(dataset, operator_k=operator_k(k))
+    session = DataStore(dataset, operator_k=operator_k(k), language=language)
     period = query.get("period")
     if (
         period

@@ -8,6 +8,12 @@ import pandas as pd
 
 from flowmon.views.style import STREAM_COLORS, STREAM_LABELS, STREAM_UNITS, format_count
 
+WORDS = {
+    "change_hidden": "change hidden (small numbers)",
+    "no_previous_cases": "no cases in the previous period",
+    "none_either": "none in either period",
+}
+
 
 def change_text(
     value,
@@ -16,14 +22,19 @@ def change_text(
     *,
     previous_hidden: bool = True,
     no_comparison: str = "no data for the previous period",
+    words: dict[str, str] | None = None,
 ) -> str:
-    """The change against the previous period in words; why not, when it cannot be shown."""
+    """The change against the previous period in words; why not, when it cannot be shown.
+
+    ``words`` (``change_hidden``, ``no_previous_cases``, ``none_either``) give them in another language.
+    """
+    words = {**WORDS, **(words or {})}
     if pd.isna(value) or (pd.isna(previous) and previous_hidden):
-        return "change hidden (small numbers)"
+        return words["change_hidden"]
     if pd.isna(previous):
         return no_comparison
     if previous == 0:
-        return "no cases in the previous period" if value else "none in either period"
+        return words["no_previous_cases"] if value else words["none_either"]
     change = (value - previous) / previous
     arrow = "▲" if change > 0 else "▼" if change < 0 else "■"
     return f"{arrow} {change:+.0%} {previous_label} ({format_count(previous)})"
@@ -39,10 +50,16 @@ def kpi_card(
     previous_label: str = "vs previous period",
     previous_hidden: bool = True,
     no_comparison: str = "no data for the previous period",
+    words: dict[str, str] | None = None,
 ) -> str:
     """One card: the stream's name, its total, what is counted, the change against the previous period."""
     change = change_text(
-        value, previous, previous_label, previous_hidden=previous_hidden, no_comparison=no_comparison
+        value,
+        previous,
+        previous_label,
+        previous_hidden=previous_hidden,
+        no_comparison=no_comparison,
+        words=words,
     )
     label = html.escape(label or STREAM_LABELS[stream])
     unit = html.escape(unit or STREAM_UNITS[stream])
@@ -62,12 +79,14 @@ def kpi_cards(
     direction: str = "ltr",
     previous: str = "vs previous period",
     no_comparison: str = "no data for the previous period",
+    words: dict[str, str] | None = None,
 ) -> str:
     """One card per row of ``kpis`` (stream, value, previous)."""
     cards = [
         kpi_card(row.stream, row.value, row.previous, label=(labels or {}).get(row.stream),
                  unit=(units or {}).get(row.stream), previous_label=previous,
-                 previous_hidden=bool(getattr(row, "previous_suppressed", True)), no_comparison=no_comparison)
+                 previous_hidden=bool(getattr(row, "previous_suppressed", True)), no_comparison=no_comparison,
+                 words=words)
         for row in kpis.itertuples(index=False)
     ]  # fmt: skip
     return f'<div class="fm-kpis" dir="{direction}">' + "".join(cards) + "</div>"

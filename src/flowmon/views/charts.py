@@ -7,6 +7,9 @@ import pandas as pd
 
 from flowmon.views.style import STREAM_COLORS, STREAM_LABELS, format_count
 
+# The axis and hover words in English; a caller passes ``words`` in the page's language (flowmon.i18n).
+WORDS = {"people": "people", "period": "Period", "stream": "Stream", "partial": "partial"}
+
 
 def period_labels(periods: pd.Series, freq: str = "M") -> pd.Series:
     """2024-01, 2024Q1 or 2024: short enough for an axis and sortable as text."""
@@ -23,6 +26,7 @@ def trend(
     height: int = 300,
     labels: dict[str, str] | None = None,
     partial: set[str] | frozenset[str] = frozenset(),
+    words: dict[str, str] | None = None,
 ) -> hv.Bars:
     """People per period, stacked by stream. ``table``: period, stream, value, suppressed.
 
@@ -31,11 +35,12 @@ def trend(
     cannot stack nothing), so a live chart can stay drawn.
     """
     labels = {**STREAM_LABELS, **(labels or {})}
+    words = {**WORDS, **(words or {})}
     if table.empty:
         table = pd.DataFrame({"period": ["–"], "stream": ["caseload"], "value": [0], "suppressed": [False]})
     names = period_labels(table["period"], freq)
     data = table.assign(
-        period=[f"{name} (partial)" if name in partial else name for name in names],
+        period=[f"{name} ({words['partial']})" if name in partial else name for name in names],
         stream_label=table["stream"].map(labels),
         shown=[format_count(v) for v in table["value"]],
         value=table["value"].fillna(0),
@@ -50,12 +55,16 @@ def trend(
         height=height,
         title=title,
         xlabel="",
-        ylabel="people",
+        ylabel=words["people"],
         xrotation=60 if data["period"].nunique() > 12 else 0,
         legend_position="top",
         legend_opts={"orientation": "horizontal"},
         tools=["hover"],
-        hover_tooltips=[("Period", "@period"), ("Stream", "@stream_label"), ("People", "@shown")],
+        hover_tooltips=[
+            (words["period"], "@period"),
+            (words["stream"], "@stream_label"),
+            (words["people"].capitalize(), "@shown"),
+        ],
         line_color=None,
         yformatter="%.0f",
         show_grid=True,
@@ -71,11 +80,13 @@ def ranked_bars(
     color: str = "#4d4d4d",
     top: int = 10,
     height: int = 280,
+    words: dict[str, str] | None = None,
 ) -> hv.Bars:
     """The ``top`` largest rows of ``table`` (``label`` column, ``value``, ``suppressed``), largest on top.
 
     Suppressed rows stay in the chart as a zero-length bar marked ``*`` so a reader sees they exist.
     """
+    words = {**WORDS, **(words or {})}
     data = table.assign(shown=[format_count(v) for v in table["value"]], value=table["value"].fillna(0))
     data = data.sort_values("value", ascending=False, kind="stable").head(top).iloc[::-1]
     return _nonzero_range(hv.Bars(data, label, ["value", "shown"])).opts(
@@ -85,9 +96,12 @@ def ranked_bars(
         height=height,
         title=title,
         xlabel="",
-        ylabel="people",
+        ylabel=words["people"],
         tools=["hover"],
-        hover_tooltips=[(label.replace("_", " ").capitalize(), f"@{{{label}}}"), ("People", "@shown")],
+        hover_tooltips=[
+            (label.replace("_", " ").capitalize(), f"@{{{label}}}"),
+            (words["people"].capitalize(), "@shown"),
+        ],
         line_color=None,
     )
 

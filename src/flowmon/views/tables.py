@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-from flowmon import schema
+from flowmon import i18n, schema
 
 
-def wide(view, dataset, kind: str, labels: dict[str, str] | None = None) -> pd.DataFrame:
+def wide(
+    view, dataset, kind: str, labels: dict[str, str] | None = None, language: str = "en"
+) -> pd.DataFrame:
     """The published figures of ``view`` by state (``kind="state"``) or office, streams as columns.
 
-    Values are the view's own (``by_state``/``by_office``); nothing is added up here.
+    Values are the view's own (``by_state``/``by_office``); nothing is added up here. In English a state
+    row carries both names (``state``, ``الولاية``); in Arabic every header and name is Arabic.
     """
     table = view["by_state" if kind == "state" else "by_office"]
     if table.empty:
@@ -22,12 +25,19 @@ def wide(view, dataset, kind: str, labels: dict[str, str] | None = None) -> pd.D
     )
     shaped = shaped.reindex(columns=[s for s in schema.ALL_STREAMS if s in shaped.columns]).astype("Int64")
     keys = shaped.index.astype(str)
+    arabic = language == "ar"
     if kind == "state":
         names = dataset.states.set_index("pcode")
-        shaped.insert(0, "state", names.loc[keys, "name_en"].to_numpy())
-        shaped.insert(1, "الولاية", names.loc[keys, "name_ar"].to_numpy())
+        if arabic:
+            shaped.insert(0, i18n.text("column.state", language), names.loc[keys, "name_ar"].to_numpy())
+        else:
+            shaped.insert(0, "state", names.loc[keys, "name_en"].to_numpy())
+            shaped.insert(1, "الولاية", names.loc[keys, "name_ar"].to_numpy())
     else:
-        shaped.insert(0, "name", dataset.offices.set_index("code").loc[keys, "name"].to_numpy())
-    shaped = shaped.reset_index().rename(columns={"state_pcode": "pcode"})
+        column = "name_ar" if arabic else "name"
+        header = i18n.text("column.office", language) if arabic else "name"
+        shaped.insert(0, header, dataset.offices.set_index("code").loc[keys, column].to_numpy())
+    code = i18n.text("column.pcode" if kind == "state" else "column.code", language) if arabic else None
+    shaped = shaped.reset_index().rename(columns={"state_pcode": code or "pcode", "office": code or "office"})
     shaped.columns.name = None
     return shaped.rename(columns=labels or {})
