@@ -51,6 +51,7 @@ class Server:
     data_dir: Path | None
     log: Path
     extra: tuple[str, ...] = ()
+    env: dict = field(default_factory=dict)
     port: int = field(default_factory=serve.free_port)
     process: subprocess.Popen | None = None
 
@@ -67,7 +68,7 @@ class Server:
         return self.base + self.path
 
     def start(self) -> Server:
-        env = {**os.environ}
+        env = {**os.environ, **self.env}
         if self.data_dir is not None:
             env[store.DATA_DIR_ENV] = str(Path(self.data_dir).resolve())
         command = [sys.executable, "-m", "panel", "serve", str(self.script), "--address", "127.0.0.1",
@@ -98,6 +99,11 @@ class Server:
 
     def cpu_s(self) -> float:
         return cpu_seconds(self.pid)
+
+    def count(self, text: str) -> int:
+        """Lines of the server's log that contain ``text``."""
+        log = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return sum(text in line for line in log.splitlines())
 
     def errors(self) -> list[str]:
         """Lines of the server's log that report an error (a traceback, ERROR)."""
