@@ -110,6 +110,13 @@ class Session:
         reply_to = self._send("PULL-DOC-REQ", {})
         reply = await self._until(lambda m: m.header.get("reqid") == reply_to)
         self.models = list(_objects(reply.content))
+        # What a browser says once it has drawn the document: Panel runs its on-load callbacks then, and
+        # some panes (HoloViews') start sending their updates only after it.
+        ready = {"type": "event", "name": "document_ready", "values": {"type": "map"}}
+        event = {"kind": "MessageSent", "msg_type": "bokeh_event", "msg_data": ready}
+        for content in ({"events": [event]}, {"events": []}):  # then settled: what on-load sent has arrived
+            sent = self._send("PATCH-DOC", content)
+            await self._until(lambda m, sent=sent: m.header.get("reqid") == sent)
         self.open_s = time.perf_counter() - start
         return self
 

@@ -150,3 +150,96 @@ def percentile(values: list[float], q: float) -> float | None:
     import numpy as np
 
     return round(float(np.percentile(values, q)), 1) if values else None
+
+
+class Team:
+    """``flowmon serve --config``: ``processes`` panel processes behind nginx, sign-in by the users file.
+
+    The data folder is copied into ``work`` (serving writes its configuration, logs and nginx files there).
+    Memory and CPU time are the panel processes' together; ``sign_in()`` gives a new browser's cookies.
+    """
+
+    USER = "bench"
+
+    def __init__(self, data_dir: Path, processes: int, work: Path):
+        import secrets
+        import shutil
+
+        from flowmon import users
+
+        self.work = work / "team"
+        self.data_dir = self.work / "data"
+        shutil.copytree(data_dir, self.data_dir, ignore=shutil.ignore_patterns("config", "logs", "run"))
+        self.password = secrets.token_urlsafe(12)
+        users.add(self.data_dir, self.USER, self.password)
+        self.port = serve.free_port()
+        self.config = self.work / "flowmon.toml"
+        self.config.write_text(
+            f'data_dir = "data"\n[serve]\nhost = "127.0.0.1"\naddress = "127.0.0.1"\nport = {self.port}\n'
+            f'processes = {processes}\n[signin]\nmethod = "users"\n'
+            f'[roles]\n{self.USER} = {{ role = "admin" }}\n'
+        )
+        self.log = self.work / "serve.log"
+        self.processes = processes
+        self.process: subprocess.Popen | None = None
+
+    base = Server.base
+    path = "/served"
+
+    def __enter__(self) -> Team:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+        env.pop("FLOWMON_CONFIG", None)
+        command = [sys.executable, "-m", "flowmon.cli", "serve", "--config", str(self.config)]
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + READY_TIMEOUT
+        while "flowmon: serving" not in self.log.read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"flowmon serve --config did not start:\n{self.log.read_text()[-2000:]}")
+            time.sleep(0.3)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # flowmon serve stops nginx and its panel processes
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def panels(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return [int(p) for p in children if b"panel" in Path(f"/proc/{p}/cmdline").read_bytes()]
+
+    @property
+    def pid(self) -> int:
+        return self.panels()[0]
+
+    def rss_mb(self) -> float:
+        return sum(rss_mb(pid) for pid in self.panels())
+
+    def cpu_s(self) -> float:
+        return sum(cpu_seconds(pid) for pid in self.panels())
+
+    def errors(self) -> list[str]:
+        return Server.errors(self)
+
+    def sign_in(self) -> dict:
+        """A new browser's Cookie header (signed in, with its own nginx route)."""
+        import http.client
+        import urllib.parse
+
+        form = urllib.parse.urlencode({"username": self.USER, "password": self.password})
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        connection.request("POST", "/login", form, {"Content-Type": "application/x-www-form-urlencoded"})
+        answer = connection.getresponse()
+        answer.read()
+        cookies = [v.split(";")[0] for k, v in answer.getheaders() if k.lower() == "set-cookie"]
+        connection.close()
+        if answer.status != 302:
+            raise RuntimeError(f"signing in answered {answer.status}")
+        return {"Cookie": "; ".join(cookies)}
