@@ -333,6 +333,9 @@ def register(subparsers, common) -> None:
     parser.add_argument("--processes", type=_positive, default=1, metavar="N",
                         help="--load: N > 1 serves through `flowmon serve --config` (N panel processes "
                         "behind nginx, signed-in sessions) instead of one panel serve")  # fmt: skip
+    parser.add_argument("--profile", metavar="FILE", type=Path,
+                        help="--load: sample the server with py-spy during the saturated phase into FILE "
+                        "(collapsed stacks) and say where its time went")  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -373,7 +376,9 @@ def _run_served(args: argparse.Namespace) -> int:
         else:
             from flowmon import bench_load
 
-            result = bench_load.run_load(data_dir, args.sessions, args.duration, args.processes, work)
+            result = bench_load.run_load(
+                data_dir, args.sessions, args.duration, args.processes, work, args.profile
+            )
             text = bench_load.format_load(result, machine())
     result["machine"] = machine()
     print(text)

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from flowmon import bench_client as bc
+from flowmon import bench_profile
 from flowmon import bench_server as bs
 from flowmon.bench_soak import open_sessions
 
@@ -102,7 +103,16 @@ async def _phase(sessions, cycles, duration: float, rate: float | None) -> dict:
     }
 
 
-async def _load(server, count: int, duration: float, rates: dict, watch, make_changes, headers) -> dict:
+async def _load(
+    server,
+    count: int,
+    duration: float,
+    rates: dict,
+    watch,
+    make_changes,
+    headers,
+    profile: Path | None = None,
+) -> dict:
     # One page first, so that the sessions' memory is not the store read by the process's first page.
     warm, errors = await open_sessions(server, 1, watch, headers() if headers else None)
     for session in warm:
@@ -126,7 +136,11 @@ async def _load(server, count: int, duration: float, rates: dict, watch, make_ch
     cpu = server.cpu_s()
     for name, rate in rates.items():
         started = time.monotonic()
+        spy = bench_profile.record(server.pid, duration, profile) if profile and name == "saturated" else None
         result[name] = await _phase(sessions, cycles, duration, rate)
+        if spy is not None:
+            spy.wait(timeout=60)
+            result["profile"] = bench_profile.shares(profile) if profile.exists() else None
         result[name]["server_cpu_share"] = round((server.cpu_s() - cpu) / (time.monotonic() - started), 2)
         cpu = server.cpu_s()
     for session in sessions:
@@ -134,13 +148,24 @@ async def _load(server, count: int, duration: float, rates: dict, watch, make_ch
     return result
 
 
-def run_load(data_dir: Path, sessions: int, duration: float, processes: int, work: Path) -> dict:
+def run_load(
+    data_dir: Path, sessions: int, duration: float, processes: int, work: Path, profile: Path | None = None
+) -> dict:
     phases = {"saturated": None, "paced": TARGET_RATE}
     if processes > 1:
         team = bs.Team(data_dir, processes, work)
         with team:
             dashboard = asyncio.run(
-                _load(team, sessions, duration, phases, bc.DASHBOARD_MAP, dashboard_changes, team.sign_in)
+                _load(
+                    team,
+                    sessions,
+                    duration,
+                    phases,
+                    bc.DASHBOARD_MAP,
+                    dashboard_changes,
+                    team.sign_in,
+                    profile,
+                )
             )
             dashboard["server_errors"] = team.errors()
         return {"processes": processes, "dashboard": dashboard, "reference": None, "duration_s": duration}
@@ -148,7 +173,7 @@ def run_load(data_dir: Path, sessions: int, duration: float, processes: int, wor
     reference = bs.Server(bs.REFERENCE, None, work / "load-reference.log")
     with server, reference:
         dashboard = asyncio.run(
-            _load(server, sessions, duration, phases, bc.DASHBOARD_MAP, dashboard_changes, None)
+            _load(server, sessions, duration, phases, bc.DASHBOARD_MAP, dashboard_changes, None, profile)
         )
         dashboard["server_errors"] = server.errors()
         ref = asyncio.run(
@@ -204,4 +229,6 @@ def format_load(result: dict, machine: str) -> str:
         f"server log errors: {len(dash['server_errors'])}",
         f"machine: {machine}",
     ]
+    if dash.get("profile"):
+        lines += ["", bench_profile.format_shares(dash["profile"])]
     return "\n".join(lines)
