@@ -141,7 +141,10 @@ async def _load(
         if spy is not None:
             spy.wait(timeout=60)
             result["profile"] = bench_profile.shares(profile) if profile.exists() else None
-        result[name]["server_cpu_share"] = round((server.cpu_s() - cpu) / (time.monotonic() - started), 2)
+        used = server.cpu_s() - cpu
+        result[name]["server_cpu_share"] = round(used / (time.monotonic() - started), 2)
+        # CPU time per change: what the server's capacity is, whoever else shares the machine's cores.
+        result[name]["cpu_ms_per_change"] = round(1000 * used / max(result[name]["changes"], 1), 1)
         cpu = server.cpu_s()
     for session in sessions:
         session.close()
@@ -194,6 +197,7 @@ ROWS = (
     ("until settled p95 (ms)", "settled_p95_ms", "{:,.0f}"),
     ("bytes received per change", "bytes_per_change", "{:,}"),
     ("server CPU (cores busy)", "server_cpu_share", "{:.2f}"),
+    ("server CPU per change (ms)", "cpu_ms_per_change", "{:,.0f}"),
     ("errors", "errors", "{:,}"),
 )
 

@@ -29,6 +29,11 @@ PARTS = {
 }
 
 
+# Own time by library: a sample goes to the innermost of these its stack passes through (pandas and numpy
+# work goes to whoever called them: flowmon's counting, HoloViews' plotting, ...).
+LIBRARIES = ("flowmon/", "holoviews/", "bokeh/", "panel/", "param/", "tornado/")
+
+
 def record(pid: int, duration_s: float, out: Path) -> subprocess.Popen | None:
     """py-spy sampling ``pid`` for ``duration_s`` into ``out`` (collapsed stacks); None without py-spy."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -44,25 +49,34 @@ def shares(collapsed: Path) -> dict[str, float]:
     total = 0
     inside = dict.fromkeys(PARTS, 0)
     own: dict[str, int] = {}
+    library = dict.fromkeys([*LIBRARIES, "other"], 0)
     for line in collapsed.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if not count.isdigit():
             continue
         total += int(count)
-        leaf = stack.rsplit(";", 1)[-1]
+        frames = stack.split(";")
+        leaf = frames[-1]
+        owner = next((lib for f in reversed(frames) for lib in LIBRARIES if lib in f), "other")
+        library[owner] += int(count)
         own[leaf] = own.get(leaf, 0) + int(count)
         for part, needles in PARTS.items():
             if any(needle in stack for needle in needles):
                 inside[part] += int(count)
     result = {part: round(100 * n / total, 1) if total else 0.0 for part, n in inside.items()}
     top = sorted(own.items(), key=lambda item: -item[1])[:10]
-    return {**result, "samples": total, "top_own": [(f, round(100 * n / total, 1)) for f, n in top]}
+    by_library = {lib.strip("/"): round(100 * n / total, 1) if total else 0.0 for lib, n in library.items()}
+    top_own = [(f, round(100 * n / total, 1)) for f, n in top]
+    return {**result, "samples": total, "by_library": by_library, "top_own": top_own}
 
 
 def format_shares(result: dict[str, float]) -> str:
     lines = [f"where the server's busy time went ({result['samples']:,} samples, py-spy):"]
     for part in PARTS:
         lines.append(f"  {part:42} {result[part]:5.1f} %")
+    if result.get("by_library"):
+        shown = ", ".join(f"{lib} {share:.0f} %" for lib, share in result["by_library"].items())
+        lines.append(f"own time by library (pandas and numpy count for their caller): {shown}")
     lines.append("the functions most often on top of the stack (own time):")
     for frame, percent in result.get("top_own", []):
         lines.append(f"  {percent:5.1f} %  {frame[:100]}")
