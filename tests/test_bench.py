@@ -89,7 +89,11 @@ def test_measure_reports_every_number(dataset):
         "floor_median_ms",
         "ratio",
         "peak_memory_mb",
+        "cpu_median_ms",
+        "floor_cpu_median_ms",
+        "cpu_ratio",
     }
+    assert row["cpu_median_ms"] > 0 and row["floor_cpu_median_ms"] > 0
     assert row["events"] == len(dataset.events)
     assert row["changes"] == len(bench.filter_sequence(dataset))
     assert 0 < row["median_ms"] <= row["p95_ms"]

@@ -113,13 +113,21 @@ async def _load(
     headers,
     profile: Path | None = None,
 ) -> dict:
-    # One page first, so that the sessions' memory is not the store read by the process's first page.
-    warm, errors = await open_sessions(server, 1, watch, headers() if headers else None)
-    for session in warm:
-        session.close()
+    # A page first in every process, so that the sessions' memory is not the store read by a process's first
+    # page (behind nginx a browser's route decides the process: new browsers until each has had one).
+    errors = []
+    pids = server.panels() if hasattr(server, "panels") else [server.pid]
+    started = {pid: bs.cpu_seconds(pid) for pid in pids}
+    for _ in range(4 * len(pids)):
+        warm, failed = await open_sessions(server, 1, watch, headers() if headers else None)
+        errors += failed
+        for session in warm:
+            session.close()
+        if all(bs.cpu_seconds(pid) - started[pid] > 0.5 for pid in pids):
+            break
     bs.wait_quiet(server.pid)
     before = server.rss_mb()
-    sessions, open_errors = [], list(errors)
+    sessions, open_errors = [], errors
     for _ in range(count):  # each its own browser: its own sign-in and nginx route
         opened, errors = await open_sessions(server, 1, watch, headers() if headers else None)
         sessions += opened

@@ -8,6 +8,7 @@ and CPU time are the server's alone; the benchmark's clients run in the benchmar
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -100,10 +101,12 @@ class Server:
     def cpu_s(self) -> float:
         return cpu_seconds(self.pid)
 
-    def count(self, text: str) -> int:
-        """Lines of the server's log that contain ``text``."""
+    def sessions_logged(self, event: str) -> int:
+        """Sessions the server's log says were ``launching`` or ``destroyed`` (Panel logs at INFO; some
+        sessions are logged twice in a row, by two of Panel's hooks, and counted once)."""
         log = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return sum(text in line for line in log.splitlines())
+        ids = re.findall(rf"Session (\d+) {event}", log)
+        return sum(1 for i, sid in enumerate(ids) if i == 0 or ids[i - 1] != sid)
 
     def errors(self) -> list[str]:
         """Lines of the server's log that report an error (a traceback, ERROR)."""

@@ -88,8 +88,8 @@ def run_soak(data_dir: Path, rounds: list[int], work: Path) -> dict:
             rows.append({
                 "sessions": count, "closed_total": total, "open_mb": round(open_mb, 1),
                 "after_mb": round(server.rss_mb(), 1), "seconds": round(time.monotonic() - started, 1),
-                "errors": errors, "launched": server.count("launching"),
-                "destroyed": server.count("destroyed"),
+                "errors": errors, "launched": server.sessions_logged("launching"),
+                "destroyed": server.sessions_logged("destroyed"),
             })  # fmt: skip
         log_errors = server.errors()
     first, last = rows[0], rows[-1]
