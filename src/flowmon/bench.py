@@ -1,12 +1,18 @@
-"""``flowmon bench``: how long a filter change takes until every view's data is ready.
+"""``flowmon bench``: how long a filter change takes until the view's snapshot is ready, and the rest.
 
-On synthetic data of each size (``flowmon.demo.generate``), a realistic sequence of filter changes (offices,
-streams, a state, a nationality, the last twelve months, the period player stepping month by month, ...) is
-applied, and each change is timed from the new ``Filters`` to ``aggregate.view_data`` returning every view's
-table, suppression included. The floor is the same aggregations done by bare pandas (boolean masks and
-``groupby``, no zero-filling, no suppression) in the same run, on the same prepared tables. Peak memory is
-the tables' own size plus the largest working memory of one filter change among the widest selections
-(``tracemalloc``, in a separate pass, since tracing slows everything down).
+The core benchmark (this module): on a synthetic store of each size (``flowmon demo``, written to a temporary
+folder and opened as the server opens it, ``datastore.open_dataset``), a realistic sequence of filter changes
+(calendar periods, an office, streams, a state, a nationality, sex, age, the period player stepping month by
+month, ...) is applied, and each change is timed from the new ``Filters`` to ``viewdata.build`` returning the
+``ViewData`` snapshot: every table counted and protected, KPIs, title, notices, footnote, provenance. The
+floor is the same counting done by bare pandas (boolean masks and ``groupby``, no zero-filling, no protection,
+no words) on the same prepared tables, in the same run. Peak memory is the tables' own size plus the largest
+working memory of one filter change among the widest selections (``tracemalloc``, in a separate pass, since
+tracing slows everything down).
+
+The served benchmarks have modules of their own, run from the same command: ``--browser``
+(``flowmon.bench_browser``: a page in headless Chromium), ``--soak`` (``flowmon.bench_soak``: memory over
+many sessions) and ``--load`` (``flowmon.bench_load``: many sessions changing filters at once).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import json
 import os
 import platform
 import statistics
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
@@ -24,44 +31,62 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from flowmon import aggregate, demo, recordkeys
-from flowmon.aggregate import Filters
+from flowmon import aggregate, viewdata
+from flowmon.filters import Filters
 from flowmon.store import write_text_atomic
 
 ENGINE = "pandas: categorical codes + numpy bincount"
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
-TARGET_MEDIAN_MS = 150.0
-TARGET_RATIO = 3.0
+DEFAULT_UNTIL = "2026-06"  # the demo's last month: pinned, so a run does not depend on today's date
+TARGET_MEDIAN_MS = 50.0
+TARGET_RATIO = 1.5
 
 
-def filter_sequence(events: pd.DataFrame, flows: pd.DataFrame | None = None) -> list[Filters]:
-    """What a manager does in a session: pick offices, a year, a stream, a state, play the months, reset."""
-    span = aggregate.window(events, flows)
-    if span is None:
+def demo_dataset(folder: Path, events: int, seed: int = 2023, until: str = DEFAULT_UNTIL):
+    """A demo store of about ``events`` events written to ``folder`` and opened as a server opens it."""
+    from flowmon import datastore, demo
+
+    demo.write_demo(folder, seed=seed, events=events, until=until)
+    return datastore.open_dataset(folder)
+
+
+def filter_sequence(dataset) -> list[Filters]:
+    """What a manager does in a session: a year, an office, a quarter, a stream, a state, a nationality, the
+    period player month by month, displacement, and back to the default view."""
+    choices = viewdata.choices(dataset)
+    if choices.default_period is None:
         raise ValueError("no data to benchmark")
-    last = span[1]
-    year = {"start": last - 11, "end": last}
+    periods = choices.periods
+    year = periods["year"][-2] if len(periods["year"]) > 1 else periods["year"][-1]  # the last whole year
+    previous_year = periods["year"][-3] if len(periods["year"]) > 2 else year
+    quarter = next(q for q in reversed(periods["quarter"]) if q.startswith(year))
+    half = next(h for h in reversed(periods["half"]) if h.startswith(year))
+    offices = [code for code in ("KRT", "PZU") if code in choices.offices] or list(choices.offices[:2])
+    nationality = next((n for n in ("ERI", "SSD", "ETH") if n in choices.nationalities), None)
     steps = [
-        Filters(),
-        Filters(offices=("KRT",)),
-        Filters(offices=("KRT", "PZU")),
-        Filters(offices=("KRT", "PZU"), **year),
-        Filters(streams=("return",), **year),
-        Filters(streams=("return",), offices=("PZU",), **year),
-        Filters(streams=("referral",), states=("SD11",), **year),
-        Filters(streams=("referral",), states=("SD11",), nationalities=("ERI",), **year),
-        Filters(streams=("referral",), categories=("forced labour", "sexual exploitation"), **year),
-        Filters(sexes=("female",), **year),
-        Filters(age_groups=("0-17",), **year),
-        Filters(**year),
+        Filters(period=choices.default_period),
+        Filters(period=year),
+        Filters(period=year, office=offices[0]),
+        Filters(period=year, office=offices[-1]),
+        Filters(period=quarter, office=offices[-1]),
+        Filters(period=quarter, stream=("return",), indicator="return"),
+        Filters(period=quarter, stream=("return",), office=offices[-1], indicator="return"),
+        Filters(period=half, stream=("referral",), state="SD11", indicator="referral"),
+        Filters(
+            period=half, stream=("referral",), state="SD11", nationality=nationality, indicator="referral"
+        ),
+        Filters(period=year, sex="female"),
+        Filters(period=year, age_group="0-17"),
+        Filters(period=year, granularity="quarter"),
+        Filters(period=previous_year),
     ]
-    # The period player: one month at a time through the last year.
-    steps += [Filters(start=last - 11 + i, end=last - 11 + i) for i in range(12)]
+    # The period player: one month at a time through the year.
+    steps += [Filters(period=month) for month in periods["month"] if month.startswith(year)]
     steps += [
-        Filters(streams=("displacement",), **year),
-        Filters(streams=("displacement",), states=("SD01",)),
-        Filters(states=("SD01", "SD15")),
-        Filters(),
+        Filters(period=year, stream=("displacement",), indicator="displacement_in"),
+        Filters(period=year, stream=("displacement",), state="SD01", indicator="displacement_out"),
+        Filters(period=year, state="SD01"),
+        Filters(period=choices.default_period),
     ]
     return steps
 
@@ -69,10 +94,12 @@ def filter_sequence(events: pd.DataFrame, flows: pd.DataFrame | None = None) -> 
 # ---------------------------------------------------------------------------------------------- the floor
 
 
-def floor_aggregates(events: pd.DataFrame, flows: pd.DataFrame | None, f: Filters) -> dict[str, pd.Series]:
-    """The aggregations of ``view_data`` done the plain pandas way: the floor to compare with.
+def floor_aggregates(
+    events: pd.DataFrame, flows: pd.DataFrame | None, f: aggregate.Filters, freq: str = "M"
+) -> dict[str, pd.Series]:
+    """The counting of ``viewdata.build`` done the plain pandas way: the floor to compare with.
 
-    The tables must have been through ``aggregate.prepare`` (a ``month`` column), as in ``view_data``.
+    The tables must have been through ``aggregate.prepare`` (a ``month`` column), as a dataset's are.
     """
     span = aggregate.window(events, flows, f)
     out: dict[str, pd.Series] = {}
@@ -103,9 +130,14 @@ def floor_aggregates(events: pd.DataFrame, flows: pd.DataFrame | None, f: Filter
     )
     out["by_state"] = total(["stream", "state_pcode"])
     out["by_office"] = total(["stream", "office"])
-    out["by_period"] = total(["stream", "month"])
+    period = (
+        selected["month"] if freq == "M" else aggregate.period_ordinals(selected["month"].to_numpy(), freq)
+    )
+    out["by_period"] = selected.groupby([selected["stream"], period], observed=True)["count"].sum()
     out["by_category"] = total(["stream", "category"])
     out["by_nationality"] = total(["stream", "nationality"])
+    out["nationality_total"] = total(["nationality"])
+    out["by_referred_to"] = total(["referred_to"], selected[selected["stream"] == "referral"])
     out["return_flows"] = total(["state_pcode", "destination"], selected[selected["stream"] == "return"])
     if flows is not None and f.displacement:
         mask = pd.Series(True, index=flows.index)
@@ -114,10 +146,10 @@ def floor_aggregates(events: pd.DataFrame, flows: pd.DataFrame | None, f: Filter
         if f.population_types:
             mask &= flows["population_type"].isin(f.population_types)
         rows = flows[mask & flows["month"].between(start.ordinal, end.ordinal)]
-        out["state_flows"] = rows.groupby(["origin_pcode", "destination_pcode"], observed=True)[
-            "individuals"
-        ].sum()
+        people = rows.groupby(["origin_pcode", "destination_pcode"], observed=True)["individuals"]
+        out["state_flows"] = people.sum()
         out["displacement_by_state"] = rows.groupby("destination_pcode", observed=True)["individuals"].sum()
+        out["departures"] = rows.groupby("origin_pcode", observed=True)["individuals"].sum()
         out["displacement_by_period"] = rows.groupby("month")["individuals"].sum()
     return out
 
@@ -125,15 +157,20 @@ def floor_aggregates(events: pd.DataFrame, flows: pd.DataFrame | None, f: Filter
 # ---------------------------------------------------------------------------------------------- measuring
 
 
-def _times_ms(run: Callable[[Filters], object], filters: Sequence[Filters], repeat: int) -> list[float]:
+def _times_ms(
+    run: Callable[[Filters], object], filters: Sequence[Filters], repeat: int
+) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU times (this process's) of each change: on a shared machine the CPU time is the one
+    other processes do not inflate."""
     run(filters[0])  # warm up (imports, caches)
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
         for f in filters:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             run(f)
             times.append((time.perf_counter() - start) * 1000)
-    return times
+            cpu.append((time.process_time() - start_cpu) * 1000)
+    return times, cpu
 
 
 def _peak_working_mb(run: Callable[[Filters], object], filters: Sequence[Filters]) -> float:
@@ -154,64 +191,78 @@ def _table_mb(*tables: pd.DataFrame | None) -> float:
     return sum(t.memory_usage(deep=True, index=True).sum() for t in tables if t is not None) / 2**20
 
 
-def measure(events: pd.DataFrame, flows: pd.DataFrame | None, repeat: int = 3) -> dict[str, float | int]:
-    """One size: median and 95th percentile of view_data, the floor's median, their ratio, peak memory."""
-    events, flows = aggregate.prepare(events), aggregate.prepare(flows) if flows is not None else None
-    filters = filter_sequence(events, flows)
+def measure(dataset, repeat: int = 3) -> dict[str, float | int]:
+    """One store: median and p95 of ``viewdata.build``, the floor's median, their ratio, peak memory."""
+    events, flows = dataset.events, dataset.flows
+    filters = filter_sequence(dataset)
 
     def views(f: Filters) -> object:
-        return aggregate.count_view(events, flows, f)
+        return viewdata.build(dataset, f)
 
     def floor(f: Filters) -> object:
-        return floor_aggregates(events, flows, f)
+        return floor_aggregates(events, flows, viewdata.selection(f), f.freq)
 
-    times = _times_ms(views, filters, repeat)
-    floor_times = _times_ms(floor, filters, repeat)
+    times, cpu = _times_ms(views, filters, repeat)
+    floor_times, floor_cpu = _times_ms(floor, filters, repeat)
     median = statistics.median(times)
     floor_median = statistics.median(floor_times)
     return {
+        "cpu_median_ms": round(statistics.median(cpu), 1),
+        "floor_cpu_median_ms": round(statistics.median(floor_cpu), 1),
+        "cpu_ratio": round(statistics.median(cpu) / statistics.median(floor_cpu), 2),
         "events": len(events),
+        "changes": len(times),
         "median_ms": round(median, 1),
         "p95_ms": round(float(np.percentile(times, 95)), 1),
         "floor_median_ms": round(floor_median, 1),
         "ratio": round(median / floor_median, 2),
-        # The widest selections (everything, then one or two offices) need the most working memory.
+        # The widest selections (the default year, then a whole year) need the most working memory.
         "peak_memory_mb": round(_table_mb(events, flows) + _peak_working_mb(views, filters[:3]), 1),
     }
 
 
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
+    try:
+        load = "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        load = "load average unknown"
     return (
-        f"{platform.system()} {platform.release()} {platform.machine()}, {os.cpu_count()} CPUs ({cpu}), "
+        f"{platform.system()} {platform.release()} {platform.machine()}, {os.cpu_count()} CPUs ({cpu}, "
+        f"{load}), "
         f"Python {platform.python_version()}, pandas {pd.__version__}, numpy {np.__version__}"
     )
 
 
-def run_bench(sizes: Sequence[int] = DEFAULT_SIZES, seed: int = 2023, repeat: int = 3) -> dict:
-    """Measure every size on fresh synthetic data; the result is what ``--json`` writes."""
+def run_bench(
+    sizes: Sequence[int] = DEFAULT_SIZES, seed: int = 2023, repeat: int = 3, until: str = DEFAULT_UNTIL
+) -> dict:
+    """Measure every size on a fresh demo store; the result is what ``--json`` writes."""
     results = []
     for size in sizes:
-        tables = demo.generate(seed=seed, events=size)
-        # As loaded from a store: with record keys, so the cell keys are counted too.
-        events = recordkeys.attach(tables["events"])
-        results.append(measure(events, tables["flows"], repeat))
+        with tempfile.TemporaryDirectory(prefix="flowmon-bench-") as folder:
+            results.append(measure(demo_dataset(Path(folder), size, seed, until), repeat))
     return {"sizes": results, "engine": ENGINE, "machine": machine()}
 
 
 def format_table(result: dict) -> str:
-    header = f"{'events':>10}  {'median ms':>9}  {'p95 ms':>7}  {'floor ms':>8}  {'ratio':>5}  {'peak MB':>8}"
+    header = (
+        f"{'events':>10}  {'median ms':>9}  {'p95 ms':>7}  {'floor ms':>8}  {'ratio':>5}  {'CPU ms':>6}  "
+        f"{'floor CPU':>9}  {'CPU ratio':>9}  {'peak MB':>8}"
+    )
     lines = [header, "-" * len(header)]
     for row in result["sizes"]:
         lines.append(
             f"{row['events']:>10,}  {row['median_ms']:>9.1f}  {row['p95_ms']:>7.1f}"
-            f"  {row['floor_median_ms']:>8.1f}  {row['ratio']:>5.2f}  {row['peak_memory_mb']:>8.1f}"
+            f"  {row['floor_median_ms']:>8.1f}  {row['ratio']:>5.2f}  {row['cpu_median_ms']:>6.1f}"
+            f"  {row['floor_cpu_median_ms']:>9.1f}  {row['cpu_ratio']:>9.2f}  {row['peak_memory_mb']:>8.1f}"
         )
     lines += [
         "",
-        "time from a filter change to every view's data ready (suppression included);",
-        "floor: the same aggregations by bare pandas groupby; ratio = median / floor median.",
-        f"target at 1M events: median < {TARGET_MEDIAN_MS:.0f} ms and ratio < {TARGET_RATIO:.0f}.",
+        "time from a filter change to the view's snapshot (viewdata.build: counted, protected, worded);",
+        "floor: the same counting by bare pandas groupby; ratio = median / floor median (wall clock);",
+        "CPU: the same medians in this process's CPU time (other processes on the machine don't inflate it).",
+        f"target at 1M events: median <= {TARGET_MEDIAN_MS:.0f} ms and ratio <= {TARGET_RATIO}.",
         f"engine: {result['engine']}",
         f"machine: {result['machine']}",
     ]
@@ -233,43 +284,116 @@ def _sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be 1 or more")
+    return value
+
+
 def register(subparsers, common) -> None:
     parser = subparsers.add_parser(
         "bench",
         parents=[common],
-        help="time a filter change until every view's data is ready, on synthetic data",
-        description="On synthetic data of each size, apply a realistic sequence of filter changes (offices, "
-        "streams, a state, a nationality, the period player) and time each until every view's data is ready, "
-        "protection included. Beside it: the same counting done by bare pandas (the floor), and the memory "
-        "of the widest selections. A benchmark, not a test: it reports, it does not fail.",
+        help="benchmarks: a filter change's view data; --browser, --soak, --load against a served dashboard",
+        description="Benchmarks; they report, they do not fail. Without a flag: on demo stores of each size, "
+        "a realistic sequence of filter changes, each timed until the view's snapshot is ready "
+        "(viewdata.build), beside the same counting done by bare pandas (the floor). --browser, --soak and "
+        "--load serve the dashboard (and a minimal Panel page as the reference) with panel serve on "
+        "127.0.0.1 over a demo store of N events (default 1,000,000; --data-dir DIR serves DIR's data "
+        "instead) and measure it from headless Chromium or from light websocket clients.",
     )
-    parser.add_argument(
-        "--events",
-        type=_sizes,
-        default=DEFAULT_SIZES,
-        metavar="N,N,...",
-        help="sizes of the synthetic events table (default 10000,100000,1000000)",
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument("--browser", action="store_true",
+                      help="first map paint, server work before the HTML, filter round trips, websocket "
+                      "bytes, in headless Chromium against the reference page")  # fmt: skip
+    kind.add_argument(
+        "--soak",
+        action="store_true",
+        help="open and close sessions in rounds against one server; its memory after each round",
     )
+    kind.add_argument("--load", action="store_true",
+                      help="sessions changing filters at once for a while: changes/s, round trips, errors, "
+                      "memory per session")  # fmt: skip
+    parser.add_argument("--events", type=_sizes, default=None, metavar="N,N,...",
+                        help="sizes of the demo store (default 10000,100000,1000000; one size, default "
+                        "1000000, with --browser, --soak, --load)")  # fmt: skip
     parser.add_argument("--json", metavar="FILE", type=Path, help="also write the results as JSON to FILE")
+    parser.add_argument("--repeat", type=_positive, default=3, metavar="N",
+                        help="passes over the filter sequence per size (default 3)")  # fmt: skip
     parser.add_argument(
-        "--repeat",
-        type=int,
-        default=3,
-        metavar="N",
-        help="passes over the filter sequence per size (default 3)",
+        "--seed", type=int, default=2023, metavar="N", help="seed of the demo data (default 2023)"
     )
+    parser.add_argument("--until", default=DEFAULT_UNTIL, metavar="YYYY-MM",
+                        help=f"last month of the demo data (default {DEFAULT_UNTIL})")  # fmt: skip
+    parser.add_argument("--changes", type=_positive, default=30, metavar="N",
+                        help="--browser: filter changes timed in each page (default 30)")  # fmt: skip
+    parser.add_argument("--opens", type=_positive, default=5, metavar="N",
+                        help="--browser: warm page opens and page GETs per server (default 5)")  # fmt: skip
     parser.add_argument(
-        "--seed", type=int, default=2023, metavar="N", help="seed of the synthetic data (default 2023)"
+        "--rounds",
+        default="20,30,50,50,50",
+        metavar="N,N,...",
+        help="--soak: sessions opened and closed in each round (default 20,30,50,50,50)",
     )
+    parser.add_argument("--sessions", type=_positive, default=20, metavar="N",
+                        help="--load: sessions changing filters at once (default 20)")  # fmt: skip
+    parser.add_argument("--duration", type=float, default=60.0, metavar="S",
+                        help="--load: seconds of changes per phase (default 60)")  # fmt: skip
+    parser.add_argument("--processes", type=_positive, default=1, metavar="N",
+                        help="--load: N > 1 serves through `flowmon serve --config` (N panel processes "
+                        "behind nginx, signed-in sessions) instead of one panel serve")  # fmt: skip
+    parser.add_argument("--profile", metavar="FILE", type=Path,
+                        help="--load: sample the server with py-spy during the saturated phase into FILE "
+                        "(collapsed stacks) and say where its time went")  # fmt: skip
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.repeat < 1:
-        raise ValueError("--repeat must be at least 1")
-    result = run_bench(args.events, seed=args.seed, repeat=args.repeat)
+    if args.browser or args.soak or args.load:
+        return _run_served(args)
+    result = run_bench(args.events or DEFAULT_SIZES, seed=args.seed, repeat=args.repeat, until=args.until)
     print(format_table(result))
-    if args.json:
-        write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
-        print(f"written {args.json}")
+    _write_json(args.json, result)
+    return 0
+
+
+def _write_json(path: Path | None, result: dict) -> None:
+    if path:
+        write_text_atomic(path, json.dumps(result, indent=2, default=str) + "\n")
+        print(f"written {path}")
+
+
+def _run_served(args: argparse.Namespace) -> int:
+    from flowmon import bench_server
+
+    sizes = args.events or (1_000_000,)
+    if len(sizes) != 1:
+        raise ValueError("--browser, --soak and --load take one --events size")
+    with tempfile.TemporaryDirectory(prefix="flowmon-bench-") as folder:
+        work = Path(folder)
+        data_dir = bench_server.ensure_store(args.data_dir, sizes[0], work, args.seed, args.until)
+        if args.browser:
+            from flowmon import bench_browser
+
+            result = bench_browser.run_browser(data_dir, args.changes, args.opens, work)
+            text = bench_browser.format_browser(result, machine())
+        elif args.soak:
+            from flowmon import bench_soak
+
+            result = bench_soak.run_soak(data_dir, bench_soak.parse_rounds(args.rounds), work)
+            text = bench_soak.format_soak(result, machine())
+        else:
+            from flowmon import bench_load
+
+            result = bench_load.run_load(
+                data_dir, args.sessions, args.duration, args.processes, work, args.profile
+            )
+            text = bench_load.format_load(result, machine())
+    result["machine"] = machine()
+    print(text)
+    _write_json(args.json, result)
     return 0
