@@ -152,6 +152,7 @@ class DataStore(param.Parameterized):
         self.dataset = dataset
         self.operator_k = operator_k
         self.choices = viewdata.choices(dataset, operator_k)
+        self._built = None
         super().__init__(**params)
         self.param.period.objects = [p for kind in reversed(self.choices.periods) for p in
                                      reversed(self.choices.periods[kind])]  # fmt: skip
@@ -183,10 +184,22 @@ class DataStore(param.Parameterized):
 
     @param.depends(*FILTERS, "language", watch=True)
     def _refresh(self) -> None:
-        self.view = viewdata.build(
+        key = (self.filters, self.language, tuple(self.notices))
+        if key == self._built:
+            return  # a change that moved another filter with it (streams -> the map) is built once
+        view = viewdata.build(
             self.dataset, self.filters, operator_k=self.operator_k, language=self.language,
             notices=tuple(self.notices),
         )  # fmt: skip
+        self._built = key
+        document = pn.state.curdoc
+        if document is None or document.session_context is None:
+            self.view = view
+            return
+        # Served: every part's update in one message and one walk over the page's models (Bokeh recomputes
+        # its model graph after each change otherwise: a fifth of a filter change's server time).
+        with document.models.freeze(), pn.io.hold(document):
+            self.view = view
 
     def reset(self) -> None:
         """Back to every office, stream and person over the default period; the map shows caseloads."""
