@@ -155,12 +155,12 @@ class Dashboard(pn.viewable.Viewer):
 
     def _build_widgets(self) -> None:
         store, t = self.store, self._t
-        outline = {"button_type": "primary", "button_style": "outline", "sizing_mode": "stretch_width"}
+        outline = {"color": "primary", "variant": "outline", "sizing_mode": "stretch_width"}
         wide = {"sizing_mode": "stretch_width"}
         # from_param would show each parameter's English doc as a tooltip: the labels say enough.
         described = {"description": None}
         self.period_widget = pn.widgets.Select(
-            name=t("widget.period"), groups=self._period_groups(), value=store.period, **wide
+            label=t("widget.period"), groups=self._period_groups(), value=store.period, **wide
         )
         self.period_widget.link(store, value="period", bidirectional=True)
         self.office_widget = pn.widgets.Select.from_param(
@@ -218,9 +218,9 @@ class Dashboard(pn.viewable.Viewer):
             options={v: k for k, v in i18n.LANGUAGES.items()}, **outline,
         )  # fmt: skip
         self.present_widget = pn.widgets.Toggle.from_param(
-            self.param.present, name=t("widget.present"), button_type="primary"
+            self.param.present, label=t("widget.present"), color="primary"
         )
-        self.reset_button = pn.widgets.Button(name=t("widget.reset"), button_type="warning")
+        self.reset_button = pn.widgets.Button(label=t("widget.reset"), color="warning")
         self.reset_button.on_click(lambda event: self.reset())
         *files, profile = self._export_buttons()
         self.exports = pn.Column(pn.Row(*files, sizing_mode="stretch_width"), profile,
@@ -303,7 +303,7 @@ class Dashboard(pn.viewable.Viewer):
         for suffix, make in makers.items():
             button = pn.widgets.FileDownload(
                 callback=make, filename=name(suffix), label=labels.get(suffix, suffix[1:].upper()),
-                button_type="primary", button_style="outline", sizing_mode="stretch_width",
+                color="primary", variant="outline", sizing_mode="stretch_width",
             )  # fmt: skip
 
             def rename(event, button=button, suffix=suffix):

@@ -265,7 +265,7 @@ class Tables(View):
         return pn.widgets.FileDownload(
             callback=csv, filename=f"flowmon_by_{kind}.csv",
             label=self.t("download_table").format(kind=self.t(f"download.{kind}")),
-            button_type="primary", button_style="outline",
+            color="primary", variant="outline",
         )  # fmt: skip
 
 
@@ -318,7 +318,7 @@ class Player(View):
         end = self.store.view.end
         current = months.index(str(end)) if end is not None and str(end) in months else len(months) - 1
         player = pn.widgets.Player(
-            name="Month", start=0, end=len(months) - 1, value=current, interval=1500, loop_policy="once",
+            label="Month", start=0, end=len(months) - 1, value=current, interval=1500, loop_policy="once",
             show_loop_controls=False, show_value=False, sizing_mode="stretch_width",
         )  # fmt: skip
 
