@@ -145,17 +145,25 @@ class MapView(pn.viewable.Viewer):
         if self.geometry != "official":
             return None
         xmin, ymin, xmax, ymax = self.shapes.total_bounds
-        pad = 0.1 * max(xmax - xmin, ymax - ymin)
-        return (xmin - pad, ymin - pad, xmax + pad, ymax + pad)
+        extent = max(xmax - xmin, ymax - ymin)
+        # Wider at the sides, where screens have room and return arrows to Chad or Ethiopia end.
+        xpad, ypad = (0.2 if self.present else 0.1) * extent, 0.08 * extent
+        return (xmin - xpad, ymin - ypad, xmax + xpad, ymax + ypad)
+
+    def _unit_px(self) -> float | None:
+        """Pixels per degree of the official map, at the smallest size it is drawn (labels fit at all)."""
+        bounds = self._frame_bounds()
+        if bounds is None:
+            return None
+        frame_px = 560 if self.present else self.height - 60
+        return frame_px / (bounds[3] - bounds[1])
 
     def _label_positions(self) -> pd.DataFrame | None:
         """Official boundaries: labels placed clear of offices and of each other, small states called out."""
         bounds = self._frame_bounds()
         if bounds is None:
             return None
-        # The smallest frame the map is drawn in (presentation at 1280x720), so labels fit at every size.
-        frame_px = 560 if self.present else self.height - 60
-        unit_px = frame_px / (bounds[3] - bounds[1])
+        unit_px = self._unit_px()
         font_px = LABEL_PX_PRESENT if self.present else LABEL_PX
         widest = "000,000"
         texts = [f"{maps.wrap(name)}\n{widest}" for name in self._names]
@@ -220,7 +228,7 @@ class MapView(pn.viewable.Viewer):
         displacement = maps.flow_lines(self._displacement(view), self._points, scale=self._scale)
         returns = maps.return_arrows(
             self._returns(view), self._points, self.store.dataset.countries, scale=self._scale,
-            bounds=self._frame_bounds(),
+            bounds=self._frame_bounds(), unit_px=self._unit_px(),
         )  # fmt: skip
         return displacement, returns
 

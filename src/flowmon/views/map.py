@@ -470,6 +470,25 @@ def _label_radii(angle: np.ndarray, base: float = 1.5, step: float = 0.28, close
     return radii
 
 
+def _apart(x: np.ndarray, y: np.ndarray, half_w, h: float, limits: tuple[float, float]) -> np.ndarray:
+    """Move labels up or down until no two overlap (country labels pushed against the frame's edge)."""
+    y = np.array(y, dtype=float)
+    half_w = np.broadcast_to(half_w, x.shape)
+    for _ in range(20):
+        moved = False
+        for i, j in itertools.combinations(np.argsort(y), 2):
+            if abs(x[i] - x[j]) < half_w[i] + half_w[j] and abs(y[i] - y[j]) < h:
+                step = h - abs(y[i] - y[j])
+                lower, upper = (i, j) if y[i] <= y[j] else (j, i)
+                y[upper] += step / 2
+                y[lower] -= step / 2
+                moved = True
+        y = np.clip(y, *limits)
+        if not moved:
+            break
+    return y
+
+
 def return_arrows(
     returns: pd.DataFrame,
     points: pd.DataFrame,
@@ -478,6 +497,7 @@ def return_arrows(
     reach: float | None = None,
     scale: float = 1.0,
     bounds: tuple[float, float, float, float] | None = None,
+    unit_px: float | None = None,
 ) -> hv.Overlay:
     """Returns leaving Sudan: arrows from the map towards each country of return, width by people.
 
@@ -511,7 +531,14 @@ def return_arrows(
         bx0, by0, bx1, by1 = bounds
         inset_x, inset_y = 0.07 * (bx1 - bx0), 0.035 * (by1 - by0)
         x1, y1 = np.clip(x1, bx0 + inset_x / 3, bx1 - inset_x / 3), np.clip(y1, by0 + inset_y, by1 - inset_y)
-        lx, ly = np.clip(lx, bx0 + inset_x, bx1 - inset_x), np.clip(ly, by0 + inset_y, by1 - inset_y)
+        if unit_px:  # each label whole inside the frame
+            font = 9 * scale * 4 / 3
+            inset_x = np.array([max(len(n), 7) * 0.62 * font / 2 / unit_px + 0.1 for n in shown["name"]])
+            inset_y = 1.4 * font / unit_px
+        lx = np.clip(lx, bx0 + inset_x, bx1 - inset_x)
+        ly = np.clip(ly, by0 + inset_y, by1 - inset_y)
+        if unit_px:
+            ly = _apart(lx, ly, inset_x, 2 * inset_y, (by0 + inset_y, by1 - inset_y))
     table = pd.DataFrame({
         "x0": x0, "y0": y0, "x1": x1, "y1": y1, "country": shown["name"].to_numpy(),
         "people": [format_count(v) for v in shown["value"]],
