@@ -244,25 +244,13 @@ class MapView(pn.viewable.Viewer):
         return view.map_values()
 
     def _office_values(self, view) -> pd.DataFrame:
-        stream = view.filters.map_stream
-        stream = "caseload" if stream == "displacement" else stream
-        table = view["by_office"]
-        return table[table["stream"] == stream][["office", "value", "suppressed"]]
+        return maps.office_values(view)
 
     def _displacement(self, view) -> pd.DataFrame:
-        empty = pd.DataFrame({"origin_pcode": [], "destination_pcode": [], "value": []})
-        flows = view["state_flows"]
-        if view.filters.map_stream != "displacement" or flows.empty:
-            return empty
-        # The largest movements carry the story; dozens of thin lines only hide the map.
-        return flows.sort_values("value", ascending=False).head(25)
+        return maps.displacement_flows(view)
 
     def _returns(self, view) -> pd.DataFrame:
-        empty = pd.DataFrame({"state_pcode": [], "destination": [], "value": []})
-        flows = view["return_flows"]
-        if view.filters.indicator != "return" or flows.empty:
-            return empty
-        return flows
+        return maps.return_flows(view)
 
     def _update(self, *events) -> None:
         """Rewrite the value columns of the drawn map (geometry untouched)."""

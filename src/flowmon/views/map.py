@@ -622,6 +622,7 @@ def legend_html(
     if returns:
         line = f"height:{max(3, size // 4)}px;background:{STREAM_COLORS['return']}"
         items.append(f"{_swatch(line, size * 2)}returns, towards the country of return")
+    items = [f'<span style="white-space:nowrap;display:inline-block">{item}</span>' for item in items]
     lines = [f'<div class="fm-map-key">{"".join(items)}</div>']
     if note:
         lines.append(f'<div class="fm-map-scale"><b>{html.escape(note)}</b> (no colour scale)</div>')
@@ -631,3 +632,32 @@ def legend_html(
             f"{html.escape(', '.join(missing))}. Their figures are in the tables and totals.</div>"
         )
     return "".join(lines)
+
+
+# --- what the map draws of a view (shared by the live map and the exports) ----------------------------
+
+
+def office_values(view) -> pd.DataFrame:
+    """``office, value, suppressed`` of the mapped stream (offices count cases: caseload for displacement)."""
+    stream = view.filters.map_stream
+    stream = "caseload" if stream == "displacement" else stream
+    table = view["by_office"]
+    return table[table["stream"] == stream][["office", "value", "suppressed"]]
+
+
+def displacement_flows(view, top: int = 25) -> pd.DataFrame:
+    """The state-to-state flows the map draws: the largest ``top`` (dozens of thin lines hide the map)."""
+    empty = pd.DataFrame({"origin_pcode": [], "destination_pcode": [], "value": []})
+    flows = view["state_flows"]
+    if view.filters.map_stream != "displacement" or flows.empty:
+        return empty
+    return flows.sort_values("value", ascending=False).head(top)
+
+
+def return_flows(view) -> pd.DataFrame:
+    """Returns by country of return, drawn as arrows when the map shows returns."""
+    empty = pd.DataFrame({"state_pcode": [], "destination": [], "value": []})
+    flows = view["return_flows"]
+    if view.filters.indicator != "return" or flows.empty:
+        return empty
+    return flows
