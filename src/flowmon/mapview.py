@@ -209,9 +209,31 @@ class MapView(pn.viewable.Viewer):
         bounds = self._frame_bounds()
         if bounds is not None:
             overlay = overlay.opts(xlim=(bounds[0], bounds[2]), ylim=(bounds[1], bounds[3]))
+        if self.present:
+            overlay = overlay.opts(hooks=[self._match_aspect])
         return maps.map_frame(
             overlay, schematic=self.geometry == "tiles", height=self.height, responsive=self.present
         )
+
+    def _match_aspect(self, plot, element) -> None:
+        """Presentation mode fills a box of any shape: Bokeh widens the states' ranges to the box's aspect
+        (``match_aspect`` works on data ranges only), with the margin kept for arrows and callouts."""
+        from bokeh.models import DataRange1d
+
+        figure = plot.state
+        states = [r for r in figure.renderers if "hatch" in getattr(r.data_source, "data", {})]
+        xmin, ymin, xmax, ymax = self.shapes.total_bounds
+        if self.geometry == "official":
+            left, bottom, right, top = self._frame_bounds()
+        else:  # tiles: room around them for the return arrows and their labels
+            pad = 0.35 * max(xmax - xmin, ymax - ymin)
+            left, bottom, right, top = xmin - pad, ymin - pad, xmax + pad, ymax + pad
+        # One padding for both axes: Bokeh pads after matching the aspect, so unequal ones would stretch it.
+        padding = max((right - left) / (xmax - xmin), (top - bottom) / (ymax - ymin)) - 1
+        figure.x_range = DataRange1d(renderers=states, range_padding=padding)
+        figure.y_range = DataRange1d(renderers=states, range_padding=padding)
+        figure.match_aspect = True
+        figure.aspect_scale = 1
 
     @property
     def _scale(self) -> float:
