@@ -532,7 +532,7 @@ def return_arrows(
         inset_x, inset_y = 0.07 * (bx1 - bx0), 0.035 * (by1 - by0)
         x1, y1 = np.clip(x1, bx0 + inset_x / 3, bx1 - inset_x / 3), np.clip(y1, by0 + inset_y, by1 - inset_y)
         if unit_px:  # each label whole inside the frame
-            font = 9 * scale * 4 / 3
+            font = 9 * min(scale, 1.15) * 4 / 3
             inset_x = np.array([max(len(n), 7) * 0.62 * font / 2 / unit_px + 0.1 for n in shown["name"]])
             inset_y = 1.4 * font / unit_px
         lx = np.clip(lx, bx0 + inset_x, bx1 - inset_x)
@@ -551,7 +551,7 @@ def return_arrows(
         "text": [f"{c}\n{p}" for c, p in zip(table["country"], table["people"], strict=True)],
     }, columns=["x", "y", "text"])  # fmt: skip
     labels = hv.Labels(text, ["x", "y"], "text").opts(
-        text_font_size=f"{round(9 * scale)}pt", text_color="#7a4d00", text_font_style="bold"
+        text_font_size=f"{round(9 * min(scale, 1.15))}pt", text_color="#7a4d00", text_font_style="bold"
     )
     return segments * heads * labels
 
