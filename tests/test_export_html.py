@@ -184,7 +184,9 @@ def test_official_boundaries_are_drawn_when_installed(official_dir, tmp_path):
     vertices = sum(len(ring) for shape in xs for polygon in shape for ring in polygon)
     assert vertices > 19 * 7 * 10  # real outlines, not 19 hexagons
     official = geo.boundaries(official_dir)
-    assert np.isclose(min(min(min(r) for r in p) for s in xs for p in s), official.total_bounds[0])
+    # The real westernmost vertex is there (a called-out label's chip may lie further out, in the margin).
+    every_x = np.array([x for s in xs for p in s for r in p for x in r])
+    assert np.isclose(every_x, official.total_bounds[0]).any()
 
 
 def source_named(path, name: str) -> dict:

@@ -179,13 +179,13 @@ class MapView(pn.viewable.Viewer):
         self._offices = self.office_positions()
         self._placed = self._label_positions()
         states = maps.choropleth(
-            shapes,
+            maps.with_chips(shapes, self._placed),
             self._state_values(view),
             unit=self._unit(),
             language=self.language,
             palette=HIGH_CONTRAST if self.present else SEQUENTIAL,
             font_size=f"{LABEL_PX_PRESENT if self.present else LABEL_PX}px",
-            label_at=self._placed,
+            label_at=None if self._placed is None else self._placed.assign(callout=False),
         )
         polygons = states.get(0).opts(hooks=[maps.hatch_hook, self._capture("states")])
         labels = states.get(1).opts(hooks=[self._capture("labels")])
@@ -291,9 +291,8 @@ class MapView(pn.viewable.Viewer):
                 handles["color_colorbar"].ticker.ticks = maps.color_ticks(high)
                 # One value or all zero: the key says so instead of a scale of invented steps.
                 handles["color_colorbar"].visible = not note
-        ink = maps.label_ink(columns["ink"], self._placed)
         for handles in self._handles.get("labels", []):
-            write_columns(handles["source"], {"label": columns["label"], "ink": ink})
+            write_columns(handles["source"], {"label": columns["label"], "ink": columns["ink"]})
         offices = maps.office_columns(self._offices_now(), self._office_values(view), scale=self._scale)
         for handles in self._handles.get("offices", []):
             write_columns(handles["source"], offices)

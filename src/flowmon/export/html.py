@@ -476,7 +476,7 @@ def build(session, *, controls: bool = True, width: int | None = None, height: i
         placed = maps.place_labels(shapes, [f"{n}\n000,000" for n in names], unit_px=unit_px, font_px=font_px,
                                    obstacles=obstacles, bounds=bounds)  # fmt: skip
     layers = map_layers(session, frames, offices, points, 1.6 * scale, bounds, unit_px)
-    callout = placed["callout"].tolist() if placed is not None else None
+    callout = None  # callouts are chips in their state's colour: the label's ink follows the value
     data = payload(session, frames, names, list(shapes["pcode"]), layers, callout)
     first = data["indicators"][chosen]
     # The dashboard's palette, or the projector's when the view comes from presentation mode.
@@ -484,8 +484,8 @@ def build(session, *, controls: bool = True, width: int | None = None, height: i
     high, unit = first["high_period"], first["unit"]
     outlines = session.dataset.outlines if not schematic else None
     fig, source, mapper, colorbar, office_source, layer_sources = _map(
-        shapes, palette, high, unit, scale, toolbar=controls, offices=offices, placed=placed, bounds=bounds,
-        outlines=outlines,
+        maps.with_chips(shapes, placed), palette, high, unit, scale, toolbar=controls, offices=offices,
+        placed=placed, bounds=bounds, outlines=outlines,
     )  # fmt: skip
     scale_note = _text("scale_note", 17 * scale)
 

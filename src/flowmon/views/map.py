@@ -239,7 +239,10 @@ def place_labels(
         nudges = [(0, 0)] + [(dx * w / 2, dy * h) for dy in (0, 0.6, -0.6, 1.1, -1.1) for dx in (0, -1, 1)]
         for dx, dy in nudges:
             box = _box(ax + dx, ay + dy, w, h)
-            if box.difference(geometry).area <= 0.15 * box.area and clear(box) and inside(box):
+            # On its state: the box almost all inside, and its centre (where a click selects the state).
+            centre = shapely.Point(ax + dx, ay + dy)
+            fits = box.difference(geometry).area <= 0.15 * box.area and geometry.contains(centre)
+            if fits and clear(box) and inside(box):
                 result[i] = (ax + dx, ay + dy, False)
                 placed.append(box)
                 break
@@ -269,9 +272,22 @@ def place_labels(
         _, x, y, box = best
         result[i] = (x, y, True)
         placed.append(box)
-    rows = [(base["pcode"].iloc[i], *result[i][:2], anchors.loc[i, "x"], anchors.loc[i, "y"], result[i][2])
-            for i in range(len(base))]  # fmt: skip
-    return pd.DataFrame(rows, columns=["pcode", "x", "y", "ax", "ay", "callout"])
+    rows = [(base["pcode"].iloc[i], *result[i][:2], anchors.loc[i, "x"], anchors.loc[i, "y"], result[i][2],
+             sizes[i][0] / unit_px, sizes[i][1] / unit_px) for i in range(len(base))]  # fmt: skip
+    return pd.DataFrame(rows, columns=["pcode", "x", "y", "ax", "ay", "callout", "w", "h"])
+
+
+def with_chips(shapes: gpd.GeoDataFrame, placed: pd.DataFrame | None) -> gpd.GeoDataFrame:
+    """The states with each called-out label's box added to its state: the callout is a chip in the state's
+    colour (a click or hover there is the state's), tied to it by a leader line."""
+    if placed is None or not placed["callout"].any():
+        return shapes
+    chips = placed.set_index("pcode")
+    geometry = [
+        shapely.union(g, _box(*chips.loc[p, ["x", "y", "w", "h"]])) if chips.loc[p, "callout"] else g
+        for p, g in zip(shapes["pcode"], shapes.geometry, strict=True)
+    ]
+    return shapes.set_geometry(geometry)
 
 
 def label_ink(ink: list[str], placed: pd.DataFrame | None) -> list[str]:
