@@ -177,13 +177,67 @@ def test_official_boundaries_are_drawn_when_installed(official_dir, tmp_path):
     states = next(
         m
         for m in bokeh_models(path)
-        if m["name"] == "ColumnDataSource" and "xs" in dict(m["attributes"]["data"]["entries"])
+        if m["name"] == "ColumnDataSource"
+        and {"xs", "pcode"} <= set(dict(m["attributes"]["data"]["entries"]))
     )
     xs = dict(states["attributes"]["data"]["entries"])["xs"]
     vertices = sum(len(ring) for shape in xs for polygon in shape for ring in polygon)
     assert vertices > 19 * 7 * 10  # real outlines, not 19 hexagons
     official = geo.boundaries(official_dir)
-    assert np.isclose(min(min(min(r) for r in p) for s in xs for p in s), official.total_bounds[0])
+    # The real westernmost vertex is there (a called-out label's chip may lie further out, in the margin).
+    every_x = np.array([x for s in xs for p in s for r in p for x in r])
+    assert np.isclose(every_x, official.total_bounds[0]).any()
+
+
+def source_named(path, name: str) -> dict:
+    model = next(
+        m for m in bokeh_models(path)
+        if m["name"] == "ColumnDataSource" and m.get("attributes", {}).get("name") == name
+    )  # fmt: skip
+    return dict(model["attributes"]["data"]["entries"])
+
+
+def test_the_map_has_the_dashboards_offices_and_arrows_in_every_frame(official_dir, tmp_path):
+    from flowmon.export.view import session
+    from flowmon.views import map as maps
+
+    path = export_html(official_dir, {"period": "2024", "indicator": "return"}, tmp_path / "r.html")
+    offices = source_named(path, "offices")
+    assert len(offices["x"]) == len(geo.offices())
+    data = figures_of(path)
+    returns = data["indicators"]["return"]["layers"]
+    assert len(returns) == 13  # the period and each month
+    view = session(official_dir, {"period": "2024", "indicator": "return"}).view
+    drawn = maps.return_flows(view).groupby("destination")["value"].sum()
+    placeable = drawn.index.isin(geo.countries()["iso3"])  # an unknown country has no direction
+    assert len(returns[0]["ret"]["x0"]) == int((drawn[placeable] > 0).sum())
+    expected = maps.office_columns(
+        geo.offices().assign(open=view.offices_open.reindex(geo.offices()["code"]).to_numpy()),
+        maps.office_values(view), scale=1.6,
+    )  # fmt: skip
+    assert returns[0]["offices"]["shown"] == expected["shown"]
+    assert "IOM office" in div_text(path, "key") and "returns" in div_text(path, "key")
+    # Displacement: lines between states, no return arrows.
+    displacement = data["indicators"]["displacement_in"]["layers"][0]
+    assert displacement["flow"]["x0"] and not displacement["ret"]["x0"]
+
+
+def test_a_boundary_file_without_a_state_says_so_and_keeps_the_rows_aligned(official_dir, tmp_path):
+    import geopandas as gpd
+
+    folder = tmp_path / "missing"
+    folder.mkdir()
+    for name in ("events.parquet", "flows.parquet", store.MANIFEST):
+        shutil.copy(official_dir / name, folder / name)
+    shapes = geo.boundaries(official_dir)
+    partial = gpd.GeoDataFrame(shapes[shapes["pcode"] != "SD19"], crs=4326)
+    partial.rename(columns={"pcode": "ADM1_PCODE", "name_en": "ADM1_EN"}).to_file(folder / "b.geojson")
+    geo.import_boundaries(folder / "b.geojson", folder)
+    path = export_html(folder, {"period": "2024"}, tmp_path / "m.html")
+    assert "No boundary in this file: Abyei PCA (SD19)" in html.unescape(div_text(path, "key"))
+    data = figures_of(path)
+    assert len(data["names"]) == 18
+    assert all(len(row) == 18 for d in data["indicators"].values() for row in d["values"])
 
 
 def test_a_period_outside_the_data_writes_nothing(demo_dir, tmp_path, capsys):

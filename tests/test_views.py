@@ -1,5 +1,7 @@
 """View builders, headless: frames in, HoloViews elements out, rendered to Bokeh models."""
 
+import itertools
+
 import holoviews as hv
 import numpy as np
 import pandas as pd
@@ -117,3 +119,77 @@ def test_kpi_cards_say_the_change_in_words():
 def test_a_missing_previous_period_is_not_called_hidden():
     assert change_text(10, pd.NA, previous_hidden=False) == "no data for the previous period"
     assert "hidden" in change_text(10, pd.NA, previous_hidden=True)
+
+
+@pytest.mark.parametrize("high", [1.0, 2.0, 3.0, 7.0, 40.0, 999.0, 1000.0, 5_000_000.0])
+def test_colour_bar_ticks_are_distinct_and_within_the_scale(high):
+    ticks = maps.color_ticks(high)
+    labels = [f"{int(t):,}" for t in ticks]
+    assert len(set(labels)) == len(labels) and ticks == sorted(ticks)
+    assert ticks[0] == 1 and ticks[-1] <= max(high, 1)
+
+
+def test_a_scale_that_would_mislead_is_said_in_words():
+    assert maps.scale_note([0, 0, 0], "returnees") == "Every state: 0 returnees"
+    assert maps.scale_note([5, 0, 0], "returnees") == "One value: 5 returnees (1 of 3 states, the others 0)"
+    assert maps.scale_note([7, 7], "people") == "One value: 7 people (every state)"
+    assert maps.scale_note([np.nan, np.nan]) == "No state counted in this view"
+    assert maps.scale_note([1, 20, 300]) == ""
+
+
+@pytest.fixture(scope="module")
+def official(shared_data, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("official-views")
+    geo.import_boundaries(shared_data / "cod-ab" / "sdn_admbnda_adm1_cbs_nic_ssa_20200831.json", folder)
+    return geo.boundaries(folder)
+
+
+def test_labels_on_official_boundaries_are_called_out_clear_of_offices_and_of_each_other(official):
+    import shapely
+
+    offices = geo.offices().rename(columns={"lon": "x", "lat": "y"}).assign(r=17)
+    texts = [f"{maps.wrap(n)}\n000,000" for n in official["name_en"]]
+    xmin, ymin, xmax, ymax = official.total_bounds
+    bounds = (xmin - 3, ymin - 1.3, xmax + 3, ymax + 1.3)
+    unit_px, font_px = 580 / (bounds[3] - bounds[1]), 11
+    placed = maps.place_labels(
+        official, texts, unit_px=unit_px, font_px=font_px, obstacles=offices, bounds=bounds
+    )
+    assert list(placed["pcode"]) == list(official["pcode"])
+    callouts = set(placed.loc[placed["callout"], "pcode"])
+    assert {"SD01", "SD19"} <= callouts  # Khartoum and Abyei are too small for their names
+    assert "SD17" not in callouts and "SD02" not in callouts  # Northern and North Darfur have room
+    boxes = [
+        maps._box(x, y, *(v / unit_px for v in maps.label_box(t, font_px)))
+        for x, y, t in zip(placed["x"], placed["y"], texts, strict=True)
+    ]
+    for i, j in itertools.combinations(range(len(boxes)), 2):
+        assert not boxes[i].intersects(boxes[j]), (placed["pcode"][i], placed["pcode"][j])
+    markers = shapely.union_all([shapely.Point(o.x, o.y).buffer(o.r / unit_px) for o in offices.itertuples()])
+    assert not any(box.intersects(markers) for box in boxes)  # no office covers a value
+    leaders = maps.leader_lines(placed).dframe()
+    assert len(leaders) == len(callouts)
+
+
+def test_the_key_names_offices_zero_and_states_without_a_boundary():
+    key = maps.legend_html(closed=True, returns=True, note="Every state: 0", missing=["Abyei PCA (SD19)"])
+    words_shown = ("IOM office", "office closed", "0 (none)", "returns", "Every state: 0",
+                   "No boundary in this file", "Abyei PCA (SD19)", "tables")  # fmt: skip
+    for words in words_shown:
+        assert words in key
+    assert "hatch" not in key.lower() and "hidden" not in key.lower()
+
+
+def test_return_arrows_stay_inside_a_tight_frame(tiles, official):
+    returns = pd.DataFrame({
+        "state_pcode": ["SD01"] * 4, "destination": ["TCD", "NER", "ETH", "EGY"],
+        "value": pd.array([10, 20, 30, 40], dtype="Int64"), "suppressed": False,
+    })  # fmt: skip
+    points = maps.label_points(official)
+    xmin, ymin, xmax, ymax = official.total_bounds
+    bounds = (xmin - 3, ymin - 1.3, xmax + 3, ymax + 1.3)
+    segments, _heads, labels = maps.return_arrows(returns, points, geo.countries(), bounds=bounds, unit_px=35)
+    table = pd.concat(
+        [segments.dframe()[["x1", "y1"]].set_axis(["x", "y"], axis=1), labels.dframe()[["x", "y"]]]
+    )
+    assert table["x"].between(bounds[0], bounds[2]).all() and table["y"].between(bounds[1], bounds[3]).all()

@@ -42,10 +42,22 @@ CSS = (
 .fm-table table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 .fm-table th, .fm-table td { padding: 3px 10px; border-bottom: 1px solid #e3e3e3; }
 .fm-table th { background: #f2f4f8; }
-.fm-title.fm-big { font-size: 2.4em; }
+.fm-title.fm-big { font-size: 2.2em; margin: 0; }
 .fm-present .fm-kpi-value { font-size: 3em; }
 .fm-present .fm-kpi-label, .fm-present .fm-kpi-change { font-size: 1.25em; }
 div.fm-present { font-size: 1.15em; }
+.fm-map-key { line-height: 1.9; }
+.fm-map-scale, .fm-map-missing { font-size: 1.05em; }
+.fm-map-missing { color: #7a4d00; }
+.fm-present-screen { height: 100vh; overflow: hidden; }
+/* A projector at 1280x720: the same screen, smaller type. */
+@media (max-height: 800px), (max-width: 1400px) {
+  .fm-title.fm-big { font-size: 1.5em; }
+  .fm-present .fm-kpi-value { font-size: 2.1em; }
+  .fm-present .fm-kpi-label, .fm-present .fm-kpi-change { font-size: 1em; }
+  div.fm-present { font-size: 0.95em; }
+  .fm-present .fm-footer { font-size: 0.8em; }
+}
 """
 )
 
@@ -373,21 +385,30 @@ class Dashboard(pn.viewable.Viewer):
         )  # fmt: skip
 
     def presentation_area(self) -> pn.Column:
-        """1920x1080: the map fills the screen, large type, the month player and the KPIs beside it."""
+        """One screen (1920x1080 down to 1280x720), nothing clipped: the title in words, the map at its own
+        aspect in whatever space is left, its key under it, the month player and large KPIs beside it, the
+        footnote and sources at the bottom."""
         side = pn.Column(
-            self.player, self.indicator_widget, self.kpis, self.language_widget, self.present_widget,
-            width=520,
+            self.player, self.indicator_widget, self.kpis,
+            pn.Row(self.language_widget, self.present_widget, sizing_mode="stretch_width"),
+            css_classes=["fm-present-side"], sizing_mode="stretch_height", width=500, min_width=360,
+        )  # fmt: skip
+        body = pn.Row(
+            *[self.map, side][:: -1 if self.language == "ar" else 1],
+            sizing_mode="stretch_both", css_classes=["fm-present-body"],
         )  # fmt: skip
         return pn.Column(
-            *self._synthetic_banner(), self.title, self.message,
-            pn.Row(*[self.map, side][:: -1 if self.language == "ar" else 1], sizing_mode="stretch_width"),
-            self.footer, css_classes=["fm-present"], sizing_mode="stretch_width",
+            *self._synthetic_banner(), self.title, self.message, body, self.footer,
+            css_classes=["fm-present", "fm-present-screen"], sizing_mode="stretch_both",
         )  # fmt: skip
 
     def __panel__(self):
         if not served():
             return pn.Row(pn.Column(self._sidebar, width=320), self._root, sizing_mode="stretch_width")
         if self.present:
+            # The whole window, not the page's natural height: the map fills what the rest leaves.
+            self._root.sizing_mode = "stretch_both"
+            self._root.styles = {"height": "100vh"}
             return self._root
         title = TITLE + (f" — {self._t('synthetic_short')}" if self.dataset.synthetic else "")
         return pn.template.BootstrapTemplate(

@@ -18,6 +18,10 @@ from flowmon.datastore import ALL, DataStore
 from flowmon.views import map as maps
 from flowmon.views.style import HIGH_CONTRAST, SEQUENTIAL
 
+# State labels: 8 pt on the dashboard; on a projector larger, yet small enough that most states keep
+# their label on official boundaries at 1280x720 (the rest get callouts).
+LABEL_PX = 11
+LABEL_PX_PRESENT = 14
 # HoloViews copies a column that a style option is mapped to under the option's name.
 _STYLE_COPIES = {"color": "value", "line_width": "width", "fill_color": "fill", "text_color": "ink"}
 
@@ -62,8 +66,15 @@ class MapView(pn.viewable.Viewer):
         self.height = 860 if present else 640
         self._handles: dict[str, list] = {}
         self.selection: hv.streams.Selection1D | None = None
-        self._pane = pn.pane.HoloViews(self._build(), sizing_mode="stretch_width", height=self.height)
+        self._pane = (
+            pn.pane.HoloViews(self._build(), sizing_mode="stretch_both", min_height=300)
+            if present
+            else pn.pane.HoloViews(self._build(), sizing_mode="stretch_width", height=self.height)
+        )
         self._note = pn.pane.HTML(self._geometry_note(), css_classes=["fm-note"], sizing_mode="stretch_width")
+        self._key = pn.pane.HTML(
+            self._legend(), css_classes=["fm-note", "fm-key"], sizing_mode="stretch_width"
+        )
         store.param.watch(self._update, "view")
 
     # --- geometry -------------------------------------------------------------------------------------
@@ -87,6 +98,31 @@ class MapView(pn.viewable.Viewer):
             )
         return note
 
+    def missing_names(self) -> list[str]:
+        """States the installed boundary file has no area for (shown in the key, counted everywhere else)."""
+        if self.geometry != "official":
+            return []
+        missing = set(self.shapes.attrs.get("missing") or [])
+        states = self.store.dataset.states
+        column = "name_ar" if self.language == "ar" else "name_en"
+        return [f"{name} ({pcode})" for pcode, name in zip(states["pcode"], states[column], strict=True)
+                if pcode in missing]  # fmt: skip
+
+    def _legend(self) -> str:
+        view = self.store.view
+        values = self._state_values(view).set_index("pcode")["value"].reindex(self.shapes["pcode"])
+        values = values.astype("float64")
+        return maps.legend_html(
+            closed=not bool(self._offices_now()["open"].all()),
+            zero=bool((values == 0).any()),
+            no_value=bool(values.isna().any()),
+            flows=bool((self._displacement(view)["value"].fillna(0) > 0).any()),
+            returns=bool((self._returns(view)["value"].fillna(0) > 0).any()),
+            note=maps.scale_note(values, self._unit()),
+            missing=self.missing_names(),
+            size=20 if self.present else 14,
+        )
+
     def office_positions(self) -> pd.DataFrame:
         offices = self.store.dataset.offices.copy()
         if self.geometry == "official":
@@ -103,44 +139,101 @@ class MapView(pn.viewable.Viewer):
 
         return hook
 
+    def _frame_bounds(self) -> tuple[float, float, float, float] | None:
+        """Official boundaries: Sudan with a narrow margin (room for callouts and return arrows), not the
+        neighbouring countries drawn for context."""
+        if self.geometry != "official":
+            return None
+        xmin, ymin, xmax, ymax = self.shapes.total_bounds
+        extent = max(xmax - xmin, ymax - ymin)
+        # Wider at the sides, where screens have room and return arrows to Chad or Ethiopia end.
+        xpad, ypad = (0.2 if self.present else 0.1) * extent, 0.08 * extent
+        return (xmin - xpad, ymin - ypad, xmax + xpad, ymax + ypad)
+
+    def _unit_px(self) -> float | None:
+        """Pixels per degree of the official map, at the smallest size it is drawn (labels fit at all)."""
+        bounds = self._frame_bounds()
+        if bounds is None:
+            return None
+        frame_px = 560 if self.present else self.height - 60
+        return frame_px / (bounds[3] - bounds[1])
+
+    def _label_positions(self) -> pd.DataFrame | None:
+        """Official boundaries: labels placed clear of offices and of each other, small states called out."""
+        bounds = self._frame_bounds()
+        if bounds is None:
+            return None
+        unit_px = self._unit_px()
+        font_px = LABEL_PX_PRESENT if self.present else LABEL_PX
+        widest = "000,000"
+        texts = [f"{maps.wrap(name)}\n{widest}" for name in self._names]
+        offices = self._offices.assign(r=15 * self._scale + 2)[["x", "y", "r"]]
+        return maps.place_labels(self.shapes, texts, unit_px=unit_px, font_px=font_px, obstacles=offices,
+                                 bounds=bounds)  # fmt: skip
+
     def _build(self) -> hv.Overlay:
         self._handles = {}
         store, dataset = self.store, self.store.dataset
         shapes = self.shapes
         view = store.view
+        self._offices = self.office_positions()
+        self._placed = self._label_positions()
         states = maps.choropleth(
-            shapes,
+            maps.with_chips(shapes, self._placed),
             self._state_values(view),
             unit=self._unit(),
             language=self.language,
             palette=HIGH_CONTRAST if self.present else SEQUENTIAL,
-            font_size="12pt" if self.present else "8pt",
-            # Official shapes are too uneven for names (Khartoum is a dot): counts there, names on hover.
-            label_names=self.geometry == "tiles",
+            font_size=f"{LABEL_PX_PRESENT if self.present else LABEL_PX}px",
+            label_at=None if self._placed is None else self._placed.assign(callout=False),
         )
         polygons = states.get(0).opts(hooks=[maps.hatch_hook, self._capture("states")])
         labels = states.get(1).opts(hooks=[self._capture("labels")])
         if self.present:
             polygons = polygons.opts(
                 colorbar_opts={
-                    "major_label_text_font_size": "16pt", "title_text_font_size": "16pt", "width": 24,
+                    "major_label_text_font_size": "14pt", "title_text_font_size": "14pt", "width": 22,
                     "formatter": maps.count_format(),
+                    "ticker": maps.color_ticker(maps.color_limits(self._state_values(view)["value"])[1]),
                 },
             )  # fmt: skip
         self.selection = hv.streams.Selection1D(source=polygons)
         self.selection.add_subscriber(self._on_select)
         self._points = maps.label_points(shapes)
-        self._offices = self.office_positions()
         office_layer = maps.office_markers(self._offices_now(), self._office_values(view), scale=self._scale)
         office_layer = office_layer.opts(hooks=[self._capture("offices")])
         context = maps.context_outlines(dataset.outlines if self.geometry == "official" else None)
-        overlay = context * polygons * labels * self._flow_layers(view) * office_layer
+        leaders = maps.leader_lines(self._placed) if self._placed is not None else hv.Overlay([])
+        # Lines and arrows under the offices, the offices under the labels: no value is ever covered.
+        overlay = context * polygons * self._flow_layers(view) * office_layer * leaders * labels
+        bounds = self._frame_bounds()
+        if bounds is not None:
+            overlay = overlay.opts(xlim=(bounds[0], bounds[2]), ylim=(bounds[1], bounds[3]))
+        if self.present:
+            overlay = overlay.opts(hooks=[self._match_aspect])
+        return maps.map_frame(
+            overlay, schematic=self.geometry == "tiles", height=self.height, responsive=self.present
+        )
+
+    def _match_aspect(self, plot, element) -> None:
+        """Presentation mode fills a box of any shape: Bokeh widens the states' ranges to the box's aspect
+        (``match_aspect`` works on data ranges only), with the margin kept for arrows and callouts."""
+        from bokeh.models import DataRange1d
+
+        figure = plot.state
+        states = [r for r in figure.renderers if "hatch" in getattr(r.data_source, "data", {})]
+        xmin, ymin, xmax, ymax = self.shapes.total_bounds
         if self.geometry == "official":
-            # Frame Sudan (with room for the return arrows), not the neighbouring countries drawn for context.
-            xmin, ymin, xmax, ymax = shapes.total_bounds
+            left, bottom, right, top = self._frame_bounds()
+        else:  # tiles: room around them for the return arrows and their labels
             pad = 0.35 * max(xmax - xmin, ymax - ymin)
-            overlay = overlay.opts(xlim=(xmin - pad, xmax + pad), ylim=(ymin - pad, ymax + pad))
-        return maps.map_frame(overlay, schematic=self.geometry == "tiles", height=self.height)
+            left, bottom, right, top = xmin - pad, ymin - pad, xmax + pad, ymax + pad
+        # One padding for both axes: Bokeh pads after matching the aspect, so unequal ones would stretch it.
+        padding = max((right - left) / (xmax - xmin), (top - bottom) / (ymax - ymin)) - 1
+        figure.x_range = DataRange1d(renderers=states, range_padding=padding)
+        figure.y_range = DataRange1d(renderers=states, range_padding=padding)
+        figure.match_aspect = True
+        figure.aspect_scale = 1
 
     @property
     def _scale(self) -> float:
@@ -156,8 +249,9 @@ class MapView(pn.viewable.Viewer):
     def _flow_elements(self, view) -> tuple[hv.Overlay, hv.Overlay]:
         displacement = maps.flow_lines(self._displacement(view), self._points, scale=self._scale)
         returns = maps.return_arrows(
-            self._returns(view), self._points, self.store.dataset.countries, scale=self._scale
-        )
+            self._returns(view), self._points, self.store.dataset.countries, scale=self._scale,
+            bounds=self._frame_bounds(), unit_px=self._unit_px(),
+        )  # fmt: skip
         return displacement, returns
 
     def _flow_layers(self, view) -> hv.Overlay:
@@ -172,25 +266,13 @@ class MapView(pn.viewable.Viewer):
         return view.map_values()
 
     def _office_values(self, view) -> pd.DataFrame:
-        stream = view.filters.map_stream
-        stream = "caseload" if stream == "displacement" else stream
-        table = view["by_office"]
-        return table[table["stream"] == stream][["office", "value", "suppressed"]]
+        return maps.office_values(view)
 
     def _displacement(self, view) -> pd.DataFrame:
-        empty = pd.DataFrame({"origin_pcode": [], "destination_pcode": [], "value": []})
-        flows = view["state_flows"]
-        if view.filters.map_stream != "displacement" or flows.empty:
-            return empty
-        # The largest movements carry the story; dozens of thin lines only hide the map.
-        return flows.sort_values("value", ascending=False).head(25)
+        return maps.displacement_flows(view)
 
     def _returns(self, view) -> pd.DataFrame:
-        empty = pd.DataFrame({"state_pcode": [], "destination": [], "value": []})
-        flows = view["return_flows"]
-        if view.filters.indicator != "return" or flows.empty:
-            return empty
-        return flows
+        return maps.return_flows(view)
 
     def _update(self, *events) -> None:
         """Rewrite the value columns of the drawn map (geometry untouched)."""
@@ -199,14 +281,16 @@ class MapView(pn.viewable.Viewer):
         view = self.store.view
         shapes = self.shapes.reset_index(drop=True)
         columns = maps.state_columns(shapes["pcode"], self._state_values(view), self._names)
-        if self.geometry != "tiles":
-            columns["label"] = columns["shown"]
         low, high = maps.color_limits(pd.Series(columns["value"]))
+        note = maps.scale_note(columns["value"], self._unit())
         for handles in self._handles.get("states", []):
             write_columns(handles["source"], {k: columns[k] for k in maps.STATE_VALUE_COLUMNS})
             handles["color_color_mapper"].update(low=low, high=high)
             if "color_colorbar" in handles:
                 handles["color_colorbar"].title = self._unit()
+                handles["color_colorbar"].ticker.ticks = maps.color_ticks(high)
+                # One value or all zero: the key says so instead of a scale of invented steps.
+                handles["color_colorbar"].visible = not note
         for handles in self._handles.get("labels", []):
             write_columns(handles["source"], {"label": columns["label"], "ink": columns["ink"]})
         offices = maps.office_columns(self._offices_now(), self._office_values(view), scale=self._scale)
@@ -217,6 +301,7 @@ class MapView(pn.viewable.Viewer):
                 data = element_columns(layer)
                 for handles in self._handles.get(f"{name}{i}", []):
                     write_columns(handles["source"], data, replace=True)
+        self._key.object = self._legend()
 
     def _on_select(self, index: list[int]) -> None:
         """A click on a state selects it; a click on the selected state (or beside the map) clears it.
@@ -236,6 +321,11 @@ class MapView(pn.viewable.Viewer):
     def _rebuild(self) -> None:
         self._pane.object = self._build()
         self._note.object = self._geometry_note()
+        self._key.object = self._legend()
 
     def __panel__(self):
-        return pn.Column(self._pane, self._note, sizing_mode="stretch_width")
+        if self.present:
+            # The map takes whatever height the screen leaves; the key and the note stay under it.
+            return pn.Column(self._pane, self._key, self._note, sizing_mode="stretch_both",
+                             css_classes=["fm-map-column"])  # fmt: skip
+        return pn.Column(self._pane, self._key, self._note, sizing_mode="stretch_width")

@@ -43,7 +43,7 @@ from bokeh.models import (
 from bokeh.plotting import figure
 from bokeh.resources import Resources
 
-from flowmon import __version__, i18n, viewdata
+from flowmon import __version__, geo, i18n, viewdata
 from flowmon.datastore import INDICATORS
 from flowmon.demo import SYNTHETIC_LABEL
 from flowmon.export import view as views
@@ -52,8 +52,12 @@ from flowmon.filters import INDICATOR_STREAM, Filters
 from flowmon.views import map as maps
 from flowmon.views.style import (
     BORDER_COLOR,
+    CONTEXT_COLOR,
+    CONTEXT_LINE_COLOR,
     HIGH_CONTRAST,
+    OFFICE_COLOR,
     SEQUENTIAL,
+    STREAM_COLORS,
     STREAM_LABELS,
     STREAM_UNITS,
     SUPPRESSED_COLOR,
@@ -82,12 +86,20 @@ function redraw() {
     hatch.push(hidden[i] ? "/" : " ");
     label.push(data.names[i] + "\\n" + fmt(v));
     const dark = v !== null && Math.log(Math.max(v, 1)) / Math.log(high) > data.dark_from;
-    ink.push(dark ? "#ffffff" : "#111111");
+    ink.push(dark && !data.callout[i] ? "#ffffff" : "#111111");  // a callout stands on the pale margin
   }
   source.data = Object.assign({}, source.data, {value: value, shown: shown, hatch: hatch, label: label,
                                                  ink: ink});
   mapper.high = high;
   colorbar.title = d.unit;
+  colorbar.ticker.ticks = d.ticks[f];
+  colorbar.visible = !d.notes[f];
+  scale_note.text = d.notes[f] ? "<b>" + d.notes[f] + "</b> (no colour scale)" : "";
+  const layer = d.layers[f];
+  offices.data = Object.assign({}, offices.data, layer.offices);
+  for (const name of ["flow", "flow_heads", "ret", "ret_heads", "ret_labels"]) {
+    layers[name].data = layer[name];
+  }
   title.text = d.titles[f];
   period.text = data.frames[f] + '<div style="font-size:55%;font-weight:400;color:#444">' +
                 data.captions[f] + "</div>";
@@ -146,30 +158,49 @@ def _captions(months: tuple[str, ...]) -> list[str]:
     return ["whole period", *(f"month {i} of {len(months)}" for i in range(1, len(months) + 1))]
 
 
-def payload(session, frames: MapFrames, names: list[str]) -> dict:
-    """What the page's JavaScript reads: frame names, state names, and per indicator its figures."""
+def payload(
+    session,
+    frames: MapFrames,
+    names: list[str],
+    pcodes: list[str] | None = None,
+    layers: dict | None = None,
+    callout: list[bool] | None = None,
+) -> dict:
+    """What the page's JavaScript reads: frame names, state names, and per indicator its figures.
+
+    ``pcodes`` are the drawn states (a boundary file may lack some: their figures stay out of the map);
+    ``layers`` the offices, flow lines and return arrows of each indicator and frame (``map_layers``).
+    """
+    columns = [frames.pcodes.index(p) for p in (pcodes or frames.pcodes)]
     indicators = {}
     streams: dict[str, list[list[str]]] = {}
     for indicator, figures in frames.indicators.items():
         stream = INDICATOR_STREAM[indicator]
         streams.setdefault(stream, []).append([indicator, INDICATORS[indicator]])
-        months = figures.values[1:]
+        values = figures.values[:, columns]
+        months = values[1:]
+        high_period, high_month = _high(values[0]), _high(months)
+        unit = STREAM_UNITS[stream]
         indicators[indicator] = {
             "stream": stream,
             "label": html.escape(STREAM_LABELS[stream]),
-            "unit": STREAM_UNITS[stream],
-            "values": [[_number(v) for v in row_] for row_ in figures.values],
-            "suppressed": figures.suppressed.tolist(),
+            "unit": unit,
+            "values": [[_number(v) for v in row_] for row_ in values],
+            "suppressed": figures.suppressed[:, columns].tolist(),
+            "ticks": [maps.color_ticks(high_period if f == 0 else high_month) for f in range(len(values))],
+            "notes": [html.escape(maps.scale_note(row_, unit)) for row_ in values],
+            "layers": (layers or {}).get(indicator, []),
             "totals": [_number(v) for v in figures.totals],
             "titles": [html.escape(t) for t in figures.titles],
             # One colour scale for all months (so that months compare), its own for the whole period.
-            "high_period": _high(figures.values[0]),
-            "high_month": _high(months),
+            "high_period": high_period,
+            "high_month": high_month,
         }
     return {
         "frames": [html.escape(n) for n in _frame_names(session, frames.months)],
         "captions": _captions(frames.months),
         "names": names,
+        "callout": callout or [False] * len(names),
         "streams": streams,
         "indicators": indicators,
         "dark_from": DARK_FROM,
@@ -242,12 +273,73 @@ def _text(name: str, px: float, **styles: str) -> Div:
     return Div(text="", name=name, disable_math=True, styles=styles)
 
 
+def _columns(frame: pd.DataFrame) -> dict[str, list]:
+    """A frame as JSON-safe columns (no NaN: JSON.parse refuses it)."""
+    return {str(c): [None if isinstance(v, float) and math.isnan(v) else v for v in frame[c].tolist()]
+            for c in frame.columns}  # fmt: skip
+
+
+def office_positions(session, schematic: bool) -> pd.DataFrame:
+    """Offices where the dashboard draws them: on tiles below the label, else at their coordinates."""
+    offices = session.dataset.offices.copy()
+    if not schematic:
+        return offices.assign(x=offices["lon"], y=offices["lat"])
+    placed = geo.office_points_on_tiles(offices).set_index("code")
+    return offices.assign(x=placed.loc[offices["code"], "x"].to_numpy(),
+                          y=placed.loc[offices["code"], "y"].to_numpy())  # fmt: skip
+
+
+def frame_views(session, months: tuple[str, ...]) -> list:
+    """The view, then each month's view (as ``flowmon.export.frames`` counts them)."""
+    view = session.view
+    return [view] + [
+        viewdata.build(session.dataset, view.filters.replace(period=month), operator_k=session.operator_k,
+                       language=view.language)
+        for month in months
+    ]  # fmt: skip
+
+
+def map_layers(session, frames: MapFrames, offices: pd.DataFrame, points: pd.DataFrame, scale: float,
+               bounds=None, unit_px=None) -> dict[str, list[dict]]:  # fmt: skip
+    """Per indicator and frame, what the dashboard draws over the states: office sizes, displacement lines,
+    return arrows (the builders of ``flowmon.views.map``, so the file looks like the view)."""
+    import holoviews.plotting.bokeh  # noqa: F401 (the builders set Bokeh options: the backend must be loaded)
+
+    countries = session.dataset.countries
+    views_ = frame_views(session, frames.months)
+    layers: dict[str, list[dict]] = {}
+    for indicator in frames.indicators:
+        entries = []
+        for view in views_:
+            view = view.replace_indicator(indicator)
+            is_open = view.offices_open.reindex(offices["code"]).fillna(True).to_numpy()
+            columns = maps.office_columns(offices.assign(open=is_open), maps.office_values(view), scale=scale)
+            flow = maps.flow_lines(maps.displacement_flows(view), points, scale=scale)
+            ret = maps.return_arrows(maps.return_flows(view), points, countries, scale=scale, bounds=bounds,
+                                     unit_px=unit_px)  # fmt: skip
+            entries.append({
+                "offices": {k: columns[k] for k in ("shown", "status", "fill")}
+                | {"size": [float(v) for v in columns["size"]]},
+                "flow": _columns(flow.get(0).dframe()), "flow_heads": _columns(flow.get(1).dframe()),
+                "ret": _columns(ret.get(0).dframe()), "ret_heads": _columns(ret.get(1).dframe()),
+                "ret_labels": _columns(ret.get(2).dframe()),
+            })  # fmt: skip
+        layers[indicator] = entries
+    return layers
+
+
 def _map(
-    shapes: gpd.GeoDataFrame, palette: list[str], high: float, unit: str, scale: float, *, toolbar: bool
-):
-    """The state map: polygons coloured by ``value`` (hatched where hidden), labels, hover, colour bar."""
+    shapes: gpd.GeoDataFrame, palette: list[str], high: float, unit: str, scale: float, *, toolbar: bool,
+    offices: pd.DataFrame, placed: pd.DataFrame | None, bounds=None, outlines=None,
+):  # fmt: skip
+    """The state map as the dashboard draws it: faint neighbours, states coloured by ``value``, lines and
+    arrows, office markers, leader lines and labels (in that order), hover, colour bar."""
     names = shapes["name_en"].astype(str).tolist()
-    points = maps.label_points(shapes)
+    if placed is None:
+        points = maps.label_points(shapes)
+        points = points.assign(y=points["y"] + maps.label_offset(shapes))
+    else:
+        points = placed
     source = ColumnDataSource(
         {
             **_polygon_columns(shapes),
@@ -269,7 +361,8 @@ def _map(
         palette=palette, low=1, high=high, low_color=ZERO_COLOR, nan_color=SUPPRESSED_COLOR
     )
     fig = figure(
-        # Data ranges fitted to the states, a degree as long across as up, whatever the page's shape.
+        # Data ranges fitted to the states (and the margin kept for arrows), a degree as long across as up,
+        # whatever the page's shape.
         x_range=DataRange1d(range_padding=0.03),
         y_range=DataRange1d(range_padding=0.03),
         match_aspect=True,
@@ -284,34 +377,73 @@ def _map(
     fig.axis.visible = False
     fig.grid.visible = False
     fig.toolbar.logo = None
+    fitted = []
+    if outlines is not None and not outlines.empty:
+        context = ColumnDataSource(_polygon_columns(outlines))
+        fig.multi_polygons(xs="xs", ys="ys", source=context, fill_color=CONTEXT_COLOR,
+                           line_color=CONTEXT_LINE_COLOR, line_width=0.8)  # fmt: skip
     states = fig.multi_polygons(
         xs="xs", ys="ys", source=source, name="states",
         fill_color={"field": "value", "transform": mapper}, line_color=BORDER_COLOR, line_width=2,
         hatch_pattern={"field": "hatch"}, hatch_color="#555555", hatch_alpha=0.45, hatch_scale=18,
     )  # fmt: skip
+    fitted.append(states)
+    if bounds is not None:  # the frame's corners, unseen: the ranges keep the margin for arrows and callouts
+        corners = {"x": [bounds[0], bounds[2]], "y": [bounds[1], bounds[3]]}
+        fitted.append(fig.scatter(x="x", y="y", source=ColumnDataSource(corners), alpha=0, size=1))
+    fig.x_range.renderers = fig.y_range.renderers = fitted
+    layers = {}
+    for name, color in (("flow", STREAM_COLORS["displacement"]), ("ret", STREAM_COLORS["return"])):
+        empty = {"x0": [], "y0": [], "x1": [], "y1": [], "width": []}
+        layers[name] = ColumnDataSource(empty, name=f"{name}_lines")
+        fig.segment(x0="x0", y0="y0", x1="x1", y1="y1", line_width="width", line_color=color, line_alpha=0.75,
+                    source=layers[name])  # fmt: skip
+        layers[f"{name}_heads"] = ColumnDataSource({"x": [], "y": [], "angle": []}, name=f"{name}_heads")
+        fig.scatter(x="x", y="y", angle="angle", marker="triangle", size=14 * scale, fill_color=color,
+                    line_color="white", source=layers[f"{name}_heads"])  # fmt: skip
+    layers["ret_labels"] = ColumnDataSource({"x": [], "y": [], "text": []}, name="ret_labels")
+    fig.text(x="x", y="y", text="text", source=layers["ret_labels"], text_align="center",
+             text_baseline="middle", text_font_size=f"{round(13 * scale)}px", text_font_style="bold",
+             text_color="#7a4d00")  # fmt: skip
+    office_source = ColumnDataSource(
+        {"x": offices["x"].tolist(), "y": offices["y"].tolist(), "name": offices["name"].astype(str).tolist(),
+         "code": offices["code"].astype(str).tolist(), "size": [8.0] * len(offices),
+         "shown": [""] * len(offices), "status": [""] * len(offices), "fill": ["#222222"] * len(offices)},
+        name="offices",
+    )  # fmt: skip
+    office_glyphs = fig.scatter(x="x", y="y", size="size", fill_color="fill", fill_alpha=0.75,
+                                line_color=OFFICE_COLOR, line_width=2, source=office_source)  # fmt: skip
+    if placed is not None:
+        moved = placed[placed["callout"]]
+        leaders = {"x0": moved["ax"].tolist(), "y0": moved["ay"].tolist(), "x1": moved["x"].tolist(),
+                   "y1": moved["y"].tolist()}  # fmt: skip
+        fig.segment(x0="x0", y0="y0", x1="x1", y1="y1", line_color="#333333", line_width=1, line_alpha=0.8,
+                    source=ColumnDataSource(leaders, name="leaders"))  # fmt: skip
     fig.text(
         x="lx", y="ly", text="label", source=source, text_align="center", text_baseline="middle",
         text_font_size=f"{round(15 * scale)}px", text_font_style="bold", text_color="ink", name="labels",
     )  # fmt: skip
     fig.add_tools(HoverTool(renderers=[states], tooltips=maps.HOVER_STATE))
+    fig.add_tools(
+        HoverTool(
+            renderers=[office_glyphs],
+            tooltips=[("Office", "@name (@code)"), ("Cases", "@shown"), ("", "@status")],
+        )
+    )
     colorbar = ColorBar(
         color_mapper=mapper, title=unit, title_text_font_size=f"{round(16 * scale)}px",
         major_label_text_font_size=f"{round(15 * scale)}px", width=round(22 * scale), name="colorbar",
-        formatter=NumeralTickFormatter(format="0,0"),
+        formatter=NumeralTickFormatter(format="0,0"), ticker=maps.color_ticker(high),
     )  # fmt: skip
     fig.add_layout(colorbar, "right")
-    return fig, source, mapper, colorbar
+    return fig, source, mapper, colorbar, office_source, layers
 
 
-def _key(scale: float) -> Div:
-    """What the pale states mean (the colour bar shows the counts; no figure is hidden)."""
-    size = f"{round(22 * scale)}px"
-    swatch = f"display:inline-block;width:{size};height:{size};vertical-align:middle;margin-right:8px;"
-    key = _text("key", 18 * scale, **{"line-height": "1.7"})
-    key.text = (
-        f'<div><span style="{swatch}background:{ZERO_COLOR};border:1px solid #999"></span>none (0)</div>'
-    )
-
+def _key(scale: float, *, flows: bool, returns: bool, missing: list[str]) -> Div:
+    """The map's key, as the dashboard's: offices, zero, the lines drawn, states without a boundary."""
+    key = _text("key", 16 * scale, **{"line-height": "1.7"})
+    key.text = maps.legend_html(closed=True, flows=flows, returns=returns, missing=missing,
+                                size=round(18 * scale))  # fmt: skip
     return key
 
 
@@ -327,13 +459,35 @@ def build(session, *, controls: bool = True, width: int | None = None, height: i
     if chosen not in frames.indicators:
         raise ValueError(f"the map indicator {chosen!r} is not among the selected streams")
     shapes, schematic = _shapes(session, geometry)
-    data = payload(session, frames, [maps.wrap(name) for name in shapes["name_en"].astype(str)])
     scale = (height or 1080) / 1080
+    names = [maps.wrap(name) for name in shapes["name_en"].astype(str)]
+    offices = office_positions(session, schematic)
+    points = maps.label_points(shapes)
+    bounds = unit_px = placed = None
+    if not schematic:
+        # As the dashboard: Sudan framed with a margin for arrows, labels called out where a state is small.
+        xmin, ymin, xmax, ymax = shapes.total_bounds
+        extent = max(xmax - xmin, ymax - ymin)
+        bounds = (xmin - 0.2 * extent, ymin - 0.06 * extent, xmax + 0.2 * extent, ymax + 0.06 * extent)
+        frame_w, frame_h = (width or 1920) - 440 * scale - 120 * scale, (height or 1080) * 0.72
+        unit_px = min(frame_w / (bounds[2] - bounds[0]), frame_h / (bounds[3] - bounds[1]))
+        font_px = round(15 * scale)
+        obstacles = offices.assign(r=15 * scale * 1.6 + 2)[["x", "y", "r"]]
+        placed = maps.place_labels(shapes, [f"{n}\n000,000" for n in names], unit_px=unit_px, font_px=font_px,
+                                   obstacles=obstacles, bounds=bounds)  # fmt: skip
+    layers = map_layers(session, frames, offices, points, 1.6 * scale, bounds, unit_px)
+    callout = None  # callouts are chips in their state's colour: the label's ink follows the value
+    data = payload(session, frames, names, list(shapes["pcode"]), layers, callout)
     first = data["indicators"][chosen]
     # The dashboard's palette, or the projector's when the view comes from presentation mode.
     palette = HIGH_CONTRAST if present else SEQUENTIAL
     high, unit = first["high_period"], first["unit"]
-    fig, source, mapper, colorbar = _map(shapes, palette, high, unit, scale, toolbar=controls)
+    outlines = session.dataset.outlines if not schematic else None
+    fig, source, mapper, colorbar, office_source, layer_sources = _map(
+        maps.with_chips(shapes, placed), palette, high, unit, scale, toolbar=controls, offices=offices,
+        placed=placed, bounds=bounds, outlines=outlines,
+    )  # fmt: skip
+    scale_note = _text("scale_note", 17 * scale)
 
     title = _text("title", 34 * scale, **{"font-weight": "700"})
     period = _text("period", 30 * scale, **{"font-weight": "700", "color": ACCENT})
@@ -361,7 +515,8 @@ def build(session, *, controls: bool = True, width: int | None = None, height: i
     figures = ColumnDataSource({"json": [json.dumps(data)]}, name="figures")
     args = dict(
         payload=figures, source=source, mapper=mapper, colorbar=colorbar, title=title, period=period,
-        total=total, indicator=indicator, frame=frame, stream=stream, play=play,
+        total=total, indicator=indicator, frame=frame, stream=stream, play=play, offices=office_source,
+        layers=layer_sources, scale_note=scale_note,
     )  # fmt: skip
     redraw = CustomJS(args=args, code=UPDATE_JS + "redraw();")
     frame.js_on_change("value", redraw)
@@ -372,7 +527,18 @@ def build(session, *, controls: bool = True, width: int | None = None, height: i
     play.js_on_change("active", CustomJS(args={**args, "interval": PLAY_INTERVAL_MS}, code=PLAY_JS))
 
     period.styles = {**period.styles, "border-left": f"8px solid {ACCENT}", "padding-left": "10px"}
-    side = [period, total, _key(scale)]
+    missing = [
+        f"{name} ({pcode})"
+        for pcode, name in zip(
+            session.dataset.states["pcode"], session.dataset.states["name_en"], strict=True
+        )
+        if pcode in set(shapes.attrs.get("missing") or [])
+    ]
+    # The key names the lines this file can show: a picture's indicator only, a page's every indicator.
+    shown = data["indicators"].values() if controls else [first]
+    any_layer = {name: any(e[name]["x0"] for d in shown for e in d["layers"]) for name in ("flow", "ret")}
+    key = _key(scale, flows=any_layer["flow"], returns=any_layer["ret"], missing=missing)
+    side = [period, total, scale_note, key]
     if controls:
         side += [frame, row(previous, play, following, whole), stream, indicator]
     parts = []

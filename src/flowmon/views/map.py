@@ -1,7 +1,13 @@
 """The map: state choropleth (official boundaries or schematic tiles), office markers, flow lines.
 
-Every function is pure: frames in, HoloViews elements out. Values arrive already aggregated and suppressed
-(``flowmon.privacy``): a hidden cell has ``value`` NaN and ``suppressed`` True, and is drawn hatched.
+Every function is pure: frames in, HoloViews elements out. Values arrive published (``flowmon.privacy``:
+cell-key perturbation, nothing hidden); a state with no value at all reads "–". The ``hatch`` column stays in
+the states' source (always blank now) so that pages and tests keep finding the states by their columns.
+
+Layers, bottom to top: neighbouring countries (faint), states, flow lines and return arrows, office
+markers, leader lines, labels. On official boundaries a label that does not fit its state (Khartoum, Abyei)
+or would cover an office is moved out to a free place and tied to its state by a leader line
+(``place_labels``).
 
 The dashboard draws the geometry once and afterwards only rewrites the value columns of the plot's data
 sources (``state_columns``, ``office_columns``): see ``flowmon.app``. The column functions here are shared by
@@ -10,6 +16,7 @@ both paths, so a notebook's static map and the live one show the same thing.
 
 from __future__ import annotations
 
+import html
 import itertools
 import math
 
@@ -18,11 +25,14 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 import shapely
-from bokeh.models import NumeralTickFormatter
+from bokeh.models import FixedTicker, NumeralTickFormatter
 
 from flowmon.views.style import (
     BORDER_COLOR,
     CONTEXT_COLOR,
+    CONTEXT_LINE_COLOR,
+    OFFICE_COLOR,
+    SEA_COLOR,
     SEQUENTIAL,
     STREAM_COLORS,
     SUPPRESSED_COLOR,
@@ -120,7 +130,7 @@ def state_columns(pcodes: pd.Series, values: pd.DataFrame, names: pd.Series) -> 
 
 
 def hatch_hook(plot, element) -> None:
-    """Hatch the suppressed states (the ``hatch`` column): HoloViews has no option for a hatch field."""
+    """Hatch the states whose ``hatch`` column says so: HoloViews has no option for a hatch field."""
     glyph = plot.handles["glyph"]
     glyph.hatch_pattern = {"field": "hatch"}
     glyph.hatch_color = "#333333"
@@ -133,6 +143,170 @@ def color_limits(values: pd.Series) -> tuple[float, float]:
     return (1.0, float(top) if pd.notna(top) and top > 1 else 2.0)
 
 
+def color_ticks(high: float) -> list[float]:
+    """Distinct round ticks for a log colour bar from 1 to ``high``: powers of ten, with 2 and 5 between
+    them when the range is short (a bar of 1 to 40 reads 1, 2, 5, 10, 20)."""
+    if not high > 1:
+        return [1.0]
+    top = math.floor(math.log10(high))
+    steps = (1,) if top >= 2 else (1, 2, 5)
+    ticks = [float(m * 10**k) for k in range(top + 1) for m in steps if m * 10**k <= high]
+    return ticks or [1.0]
+
+
+def color_ticker(high: float) -> FixedTicker:
+    """A fresh ticker per plot (Bokeh models belong to one document)."""
+    return FixedTicker(ticks=color_ticks(high), minor_ticks=[])
+
+
+def scale_note(values, unit: str = "") -> str:
+    """What to say instead of a colour bar when a scale would mislead: "" when a bar is meaningful.
+
+    Every state zero (or none counted), or a single value among the states: a bar from 1 to that value
+    would only repeat it, with invented steps between.
+    """
+    numbers = pd.Series(values, dtype="float64").dropna()
+    positive = sorted(set(numbers[numbers > 0]))
+    if not len(numbers):
+        return "No state counted in this view"
+    if not positive:
+        return f"Every state: 0 {unit}".strip()
+    if len(positive) == 1:
+        states = int((numbers == positive[0]).sum())
+        where = (
+            "every state" if states == len(numbers) else f"{states} of {len(numbers)} states, the others 0"
+        )
+        return " ".join(f"One value: {format_count(positive[0])} {unit} ({where})".split())
+    return ""
+
+
+def label_box(text: str, font_px: float) -> tuple[float, float]:
+    """The size of a bold, centred multi-line label in pixels (Helvetica-like widths, a little generous)."""
+    lines = text.split("\n")
+    return max(len(line) for line in lines) * 0.62 * font_px + 4, len(lines) * 1.25 * font_px + 2
+
+
+def _box(x: float, y: float, w: float, h: float):
+    return shapely.box(x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+
+
+def place_labels(
+    shapes: gpd.GeoDataFrame,
+    texts: list[str],
+    *,
+    unit_px: float,
+    font_px: float,
+    obstacles: pd.DataFrame | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+) -> pd.DataFrame:
+    """Where each state's label goes on real boundaries: ``pcode``, ``x``, ``y`` (the label's centre),
+    ``ax``, ``ay`` (the point in the state it names) and ``callout`` (True when it was moved out).
+
+    ``unit_px`` is how many pixels one map unit (a degree) spans; ``obstacles`` (``x``, ``y``, ``r`` in
+    pixels) are office markers no label may cover. A label stays on its state when its box lies (almost)
+    inside the state and clear of obstacles and of the labels placed before it; otherwise it goes to the
+    nearest free place around the state (inside ``bounds``), tied back by a leader line. Deterministic.
+    """
+    base = shapes.reset_index(drop=True)
+    anchors = label_points(base)
+    sizes = [label_box(t, font_px) for t in texts]
+    blocked = []
+    if obstacles is not None and len(obstacles):
+        for row in obstacles.itertuples(index=False):
+            blocked.append(shapely.Point(row.x, row.y).buffer((row.r + 2) / unit_px))
+    blocked_union = shapely.union_all(blocked) if blocked else shapely.Polygon()
+    placed: list = []
+    result = {i: None for i in range(len(base))}
+
+    def clear(box) -> bool:
+        return not box.intersects(blocked_union) and not any(box.intersects(b) for b in placed)
+
+    def inside(box) -> bool:
+        if bounds is None:
+            return True
+        xmin, ymin, xmax, ymax = bounds
+        bx0, by0, bx1, by1 = box.bounds
+        return bx0 >= xmin and bx1 <= xmax and by0 >= ymin and by1 <= ymax
+
+    # Largest states first: they have the most room and keep their labels; small ones then find space.
+    order = np.argsort(-shapely.area(base.geometry.to_numpy()), kind="stable")
+    callouts = []
+    for i in order:
+        w, h = (v / unit_px for v in sizes[i])
+        geometry = base.geometry.iloc[i]
+        ax, ay = anchors.loc[i, "x"], anchors.loc[i, "y"]
+        # Inside the state: the anchor, then a few nudges (clear of an office in the state's middle).
+        nudges = [(0, 0)] + [(dx * w / 2, dy * h) for dy in (0, 0.6, -0.6, 1.1, -1.1) for dx in (0, -1, 1)]
+        for dx, dy in nudges:
+            box = _box(ax + dx, ay + dy, w, h)
+            # On its state: the box almost all inside, and its centre (where a click selects the state).
+            centre = shapely.Point(ax + dx, ay + dy)
+            fits = box.difference(geometry).area <= 0.15 * box.area and geometry.contains(centre)
+            if fits and clear(box) and inside(box):
+                result[i] = (ax + dx, ay + dy, False)
+                placed.append(box)
+                break
+        else:
+            callouts.append(i)
+    everything = shapely.union_all(base.geometry.to_numpy())
+    for i in callouts:
+        w, h = (v / unit_px for v in sizes[i])
+        ax, ay = anchors.loc[i, "x"], anchors.loc[i, "y"]
+        best = None
+        for radius in np.arange(1.0, 8.0, 0.5):
+            for angle in np.linspace(0, 2 * math.pi, 24, endpoint=False):
+                # Rings of candidates at growing distance: the first free one, preferring few states covered.
+                x = ax + math.cos(angle) * (radius * h + w / 2 * abs(math.cos(angle)))
+                y = ay + math.sin(angle) * radius * h
+                box = _box(x, y, w, h)
+                if not (clear(box) and inside(box)):
+                    continue
+                cost = radius + 2 * box.intersection(everything).area / box.area
+                if best is None or cost < best[0]:
+                    best = (cost, x, y, box)
+            if best is not None and best[0] <= radius + 0.5:
+                break
+        if best is None:  # nowhere free: stay on the state rather than vanish
+            result[i] = (ax, ay, False)
+            continue
+        _, x, y, box = best
+        result[i] = (x, y, True)
+        placed.append(box)
+    rows = [(base["pcode"].iloc[i], *result[i][:2], anchors.loc[i, "x"], anchors.loc[i, "y"], result[i][2],
+             sizes[i][0] / unit_px, sizes[i][1] / unit_px) for i in range(len(base))]  # fmt: skip
+    return pd.DataFrame(rows, columns=["pcode", "x", "y", "ax", "ay", "callout", "w", "h"])
+
+
+def with_chips(shapes: gpd.GeoDataFrame, placed: pd.DataFrame | None) -> gpd.GeoDataFrame:
+    """The states with each called-out label's box added to its state: the callout is a chip in the state's
+    colour (a click or hover there is the state's), tied to it by a leader line."""
+    if placed is None or not placed["callout"].any():
+        return shapes
+    chips = placed.set_index("pcode")
+    geometry = [
+        shapely.union(g, _box(*chips.loc[p, ["x", "y", "w", "h"]])) if chips.loc[p, "callout"] else g
+        for p, g in zip(shapes["pcode"], shapes.geometry, strict=True)
+    ]
+    return shapes.set_geometry(geometry)
+
+
+def label_ink(ink: list[str], placed: pd.DataFrame | None) -> list[str]:
+    """A label moved off its state stands on the pale margin: always dark there."""
+    if placed is None:
+        return list(ink)
+    return np.where(placed["callout"].to_numpy(dtype=bool), "#111111", np.asarray(ink, dtype=object)).tolist()
+
+
+def leader_lines(placed: pd.DataFrame) -> hv.Segments:
+    """Thin lines from a moved label back to its state (the same columns when there is none)."""
+    moved = placed[placed["callout"]]
+    table = pd.DataFrame({"x0": moved["ax"], "y0": moved["ay"], "x1": moved["x"], "y1": moved["y"]},
+                         columns=["x0", "y0", "x1", "y1"])  # fmt: skip
+    return hv.Segments(table, ["x0", "y0", "x1", "y1"], label="leaders").opts(
+        color="#333333", line_width=1, alpha=0.8
+    )
+
+
 def choropleth(
     shapes: gpd.GeoDataFrame,
     values: pd.DataFrame,
@@ -143,8 +317,13 @@ def choropleth(
     label_names: bool = True,
     palette: list[str] = SEQUENTIAL,
     font_size: str = "8pt",
+    label_at: pd.DataFrame | None = None,
 ) -> hv.Overlay:
-    """The states coloured by ``values`` (pcode, value, suppressed), labelled with name and count."""
+    """The states coloured by ``values`` (pcode, value, suppressed), labelled with name and count.
+
+    ``label_at`` (``pcode``, ``x``, ``y``, from ``place_labels``) puts the labels elsewhere than the states'
+    own points (callouts on real boundaries).
+    """
     name_column = "name_ar" if language == "ar" else "name_en"
     base = shapes.reset_index(drop=True)
     columns = state_columns(base["pcode"], values, base[name_column])
@@ -158,7 +337,7 @@ def choropleth(
         clim=color_limits(table["value"]),
         # Zero is "none", not "a few": drawn pale, below the scale.
         clabel=unit,
-        colorbar_opts={"formatter": count_format()},
+        colorbar_opts={"formatter": count_format(), "ticker": color_ticker(color_limits(table["value"])[1])},
         clipping_colors={"NaN": SUPPRESSED_COLOR, "min": ZERO_COLOR},
         colorbar=True,
         line_color=BORDER_COLOR,
@@ -169,11 +348,14 @@ def choropleth(
         nonselection_alpha=0.55,
         title=title,
     )
-    points = label_points(base)
+    if label_at is None:
+        points = label_points(base)
+        points = points.assign(y=points["y"] + label_offset(base))
+    else:
+        points = label_at.set_index("pcode").reindex(base["pcode"]).reset_index()[["pcode", "x", "y"]]
     points = points.assign(
-        y=points["y"] + label_offset(base),
         label=columns["label"] if label_names else columns["shown"],
-        ink=columns["ink"],
+        ink=label_ink(columns["ink"], label_at),
     )
     labels = hv.Labels(points, ["x", "y"], ["label", "pcode", "ink"]).opts(
         text_font_size=font_size, text_color="ink", text_font_style="bold"
@@ -187,7 +369,7 @@ def context_outlines(outlines: gpd.GeoDataFrame | None) -> hv.Polygons:
         return hv.Polygons([]).opts(alpha=0)
     records = polygon_records(outlines.rename(columns={"name": "country"}), ["country"])
     return hv.Polygons(records, vdims=["country"]).opts(
-        color=CONTEXT_COLOR, line_color="#c8c8c8", line_width=1, tools=[]
+        color=CONTEXT_COLOR, line_color=CONTEXT_LINE_COLOR, line_width=0.8, tools=[]
     )
 
 
@@ -304,6 +486,25 @@ def _label_radii(angle: np.ndarray, base: float = 1.5, step: float = 0.28, close
     return radii
 
 
+def _apart(x: np.ndarray, y: np.ndarray, half_w, h: float, limits: tuple[float, float]) -> np.ndarray:
+    """Move labels up or down until no two overlap (country labels pushed against the frame's edge)."""
+    y = np.array(y, dtype=float)
+    half_w = np.broadcast_to(half_w, x.shape)
+    for _ in range(20):
+        moved = False
+        for i, j in itertools.combinations(np.argsort(y), 2):
+            if abs(x[i] - x[j]) < half_w[i] + half_w[j] and abs(y[i] - y[j]) < h:
+                step = h - abs(y[i] - y[j])
+                lower, upper = (i, j) if y[i] <= y[j] else (j, i)
+                y[upper] += step / 2
+                y[lower] -= step / 2
+                moved = True
+        y = np.clip(y, *limits)
+        if not moved:
+            break
+    return y
+
+
 def return_arrows(
     returns: pd.DataFrame,
     points: pd.DataFrame,
@@ -311,6 +512,8 @@ def return_arrows(
     *,
     reach: float | None = None,
     scale: float = 1.0,
+    bounds: tuple[float, float, float, float] | None = None,
+    unit_px: float | None = None,
 ) -> hv.Overlay:
     """Returns leaving Sudan: arrows from the map towards each country of return, width by people.
 
@@ -327,30 +530,62 @@ def return_arrows(
     # Arrows run from just outside the drawn states outwards: the map stays readable underneath.
     reach = reach or 0.55 * max(xmax - xmin, ymax - ymin)
     angle = np.arctan2(shown["lat"].to_numpy() - SUDAN_CENTRE[1], shown["lon"].to_numpy() - SUDAN_CENTRE[0])
-    start, end = 0.95 * reach, 1.35 * reach
+    start, end = np.full(len(angle), 0.95 * reach), np.full(len(angle), 1.35 * reach)
+    radius = _label_radii(angle) * reach
+    if bounds is not None:
+        # A map framed tightly on Sudan: from the edge of the states' box, a short way into the margin.
+        cos, sin = np.cos(angle), np.sin(angle)
+        with np.errstate(divide="ignore"):
+            exit_at = np.minimum(np.abs((xmax - cx) / cos), np.abs((ymax - cy) / sin))
+        margin = 0.12 * max(xmax - xmin, ymax - ymin)
+        start, end = 0.9 * exit_at, 0.9 * exit_at + margin
+        radius = exit_at + margin * (1.4 + _label_radii(angle, base=0, step=0.6))
+    x0, y0 = cx + start * np.cos(angle), cy + start * np.sin(angle)
+    x1, y1 = cx + end * np.cos(angle), cy + end * np.sin(angle)
+    lx, ly = cx + radius * np.cos(angle), cy + radius * np.sin(angle)
+    if bounds is not None:
+        bx0, by0, bx1, by1 = bounds
+        inset_x, inset_y = 0.07 * (bx1 - bx0), 0.035 * (by1 - by0)
+        x1, y1 = np.clip(x1, bx0 + inset_x / 3, bx1 - inset_x / 3), np.clip(y1, by0 + inset_y, by1 - inset_y)
+        if unit_px:  # each label whole inside the frame
+            font = 9 * min(scale, 1.15) * 4 / 3
+            inset_x = np.array([max(len(n), 7) * 0.62 * font / 2 / unit_px + 0.1 for n in shown["name"]])
+            inset_y = 1.4 * font / unit_px
+        lx = np.clip(lx, bx0 + inset_x, bx1 - inset_x)
+        ly = np.clip(ly, by0 + inset_y, by1 - inset_y)
+        if unit_px:
+            ly = _apart(lx, ly, inset_x, 2 * inset_y, (by0 + inset_y, by1 - inset_y))
     table = pd.DataFrame({
-        "x0": cx + start * np.cos(angle), "y0": cy + start * np.sin(angle),
-        "x1": cx + end * np.cos(angle), "y1": cy + end * np.sin(angle), "country": shown["name"].to_numpy(),
+        "x0": x0, "y0": y0, "x1": x1, "y1": y1, "country": shown["name"].to_numpy(),
         "people": [format_count(v) for v in shown["value"]],
         "width": _width(shown["value"].astype("float64")) * scale,
     }, columns=RETURN_COLUMNS)  # fmt: skip
     tooltips = [("Returned to", "@country"), ("People", "@people")]
     segments, heads = _lines(table, ["country", "people"], STREAM_COLORS["return"], tooltips, scale)
-    radius = _label_radii(angle) * reach
     text = pd.DataFrame({
-        "x": cx + radius * np.cos(angle), "y": cy + radius * np.sin(angle),
+        "x": lx, "y": ly,
         "text": [f"{c}\n{p}" for c, p in zip(table["country"], table["people"], strict=True)],
     }, columns=["x", "y", "text"])  # fmt: skip
     labels = hv.Labels(text, ["x", "y"], "text").opts(
-        text_font_size=f"{round(9 * scale)}pt", text_color="#7a4d00", text_font_style="bold"
+        text_font_size=f"{round(9 * min(scale, 1.15))}pt", text_color="#7a4d00", text_font_style="bold"
     )
     return segments * heads * labels
 
 
-def map_frame(element: hv.Element, *, schematic: bool, height: int = 560) -> hv.Element:
-    """Axes off, equal aspect (the width follows from the height), white or sea-blue background."""
+def map_frame(
+    element: hv.Element, *, schematic: bool, height: int = 560, responsive: bool = False
+) -> hv.Element:
+    """Axes off, equal aspect, white or sea-blue background.
+
+    Fixed: the width follows from the height. ``responsive``: the plot fills its container at the map's
+    own aspect (presentation mode, whatever the screen).
+    """
     no_axes = {"xaxis": None, "yaxis": None}
-    frame = {"frame_height": height - 60, "data_aspect": 1}
+    frame = (
+        {"responsive": True, "data_aspect": 1}
+        if responsive
+        else {"frame_height": height - 60, "data_aspect": 1}
+    )
     return element.opts(
         hv.opts.Polygons(**no_axes, **frame),
         hv.opts.Points(**no_axes),
@@ -362,6 +597,83 @@ def map_frame(element: hv.Element, *, schematic: bool, height: int = 560) -> hv.
             toolbar="above",
             active_tools=["wheel_zoom"],
             show_legend=False,
-            bgcolor="#ffffff" if schematic else "#f7fbff",
+            bgcolor="#ffffff" if schematic else SEA_COLOR,
         ),
     )
+
+
+def _swatch(style: str, size: int) -> str:
+    return (f'<span style="display:inline-block;width:{size}px;height:{size}px;vertical-align:middle;'
+            f'margin:0 6px 0 14px;{style}"></span>')  # fmt: skip
+
+
+def legend_html(
+    *,
+    offices: bool = True,
+    closed: bool = False,
+    zero: bool = True,
+    no_value: bool = False,
+    flows: bool = False,
+    returns: bool = False,
+    note: str = "",
+    missing: list[str] | tuple[str, ...] = (),
+    size: int = 14,
+) -> str:
+    """The map's key as HTML: office markers, zero, lines and arrows drawn now, and what a colour bar
+    cannot say (``note``: one value, all zero) or what the boundary file lacks (``missing``: state names)."""
+    items = []
+    if offices:
+        dot = f"border-radius:50%;background:{OFFICE_COLOR};opacity:.8;border:2px solid {OFFICE_COLOR}"
+        items.append(f"{_swatch(dot, size)}IOM office (size: its cases)")
+        if closed:
+            hollow = f"border-radius:50%;background:#fff;border:2px solid {OFFICE_COLOR}"
+            items.append(f"{_swatch(hollow, size)}office closed in this period")
+    if zero:
+        items.append(f"{_swatch(f'background:{ZERO_COLOR};border:1px solid #999', size)}0 (none)")
+    if no_value:
+        items.append(f"{_swatch(f'background:{SUPPRESSED_COLOR};border:1px solid #999', size)}– not counted")
+    if flows:
+        line = f"height:{max(3, size // 4)}px;background:{STREAM_COLORS['displacement']}"
+        items.append(f"{_swatch(line, size * 2)}people displaced between states (width: people)")
+    if returns:
+        line = f"height:{max(3, size // 4)}px;background:{STREAM_COLORS['return']}"
+        items.append(f"{_swatch(line, size * 2)}returns, towards the country of return")
+    items = [f'<span style="white-space:nowrap;display:inline-block">{item}</span>' for item in items]
+    lines = [f'<div class="fm-map-key">{"".join(items)}</div>']
+    if note:
+        lines.append(f'<div class="fm-map-scale"><b>{html.escape(note)}</b> (no colour scale)</div>')
+    if missing:
+        lines.append(
+            '<div class="fm-map-missing">No boundary in this file: '
+            f"{html.escape(', '.join(missing))}. Their figures are in the tables and totals.</div>"
+        )
+    return "".join(lines)
+
+
+# --- what the map draws of a view (shared by the live map and the exports) ----------------------------
+
+
+def office_values(view) -> pd.DataFrame:
+    """``office, value, suppressed`` of the mapped stream (offices count cases: caseload for displacement)."""
+    stream = view.filters.map_stream
+    stream = "caseload" if stream == "displacement" else stream
+    table = view["by_office"]
+    return table[table["stream"] == stream][["office", "value", "suppressed"]]
+
+
+def displacement_flows(view, top: int = 25) -> pd.DataFrame:
+    """The state-to-state flows the map draws: the largest ``top`` (dozens of thin lines hide the map)."""
+    empty = pd.DataFrame({"origin_pcode": [], "destination_pcode": [], "value": []})
+    flows = view["state_flows"]
+    if view.filters.map_stream != "displacement" or flows.empty:
+        return empty
+    return flows.sort_values("value", ascending=False).head(top)
+
+
+def return_flows(view) -> pd.DataFrame:
+    """Returns by country of return, drawn as arrows when the map shows returns."""
+    empty = pd.DataFrame({"state_pcode": [], "destination": [], "value": []})
+    flows = view["return_flows"]
+    if view.filters.indicator != "return" or flows.empty:
+        return empty
+    return flows

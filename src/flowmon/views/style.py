@@ -25,7 +25,11 @@ NO_DATA_COLOR = "#f2f2f2"
 ZERO_COLOR = "#f3efe0"  # "none": pale and warm, apart from the scale and from grey (hidden)
 SUPPRESSED_COLOR = "#d9d9d9"
 BORDER_COLOR = "#ffffff"
-CONTEXT_COLOR = "#ececec"
+# Neighbouring countries: faint, for orientation only (Sudan is what the map is about).
+CONTEXT_COLOR = "#f3f3f3"
+CONTEXT_LINE_COLOR = "#dadada"
+SEA_COLOR = "#fbfdff"
+OFFICE_COLOR = "#222222"
 SUPPRESSED_MARK = "*"
 
 
