@@ -310,7 +310,7 @@ class Dashboard(pn.viewable.Viewer):
             named = str(default_name(self.store, suffix))
             return named.replace("flowmon_", "flowmon_profile_", 1) if suffix == ".pdf" else named
 
-        labels = {".pdf": "Profile (PDF)"}
+        labels = {".pdf": self._t("widget.profile")}
         buttons = []
         for suffix, make in makers.items():
             button = pn.widgets.FileDownload(
