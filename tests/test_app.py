@@ -290,3 +290,29 @@ def test_a_meeting_role_is_always_in_presentation_mode(demo_dir):
 
     meeting = Dashboard(data_dir=str(demo_dir), scope=Scope("room", "meeting", None, can_export=True))
     assert meeting.present
+
+
+def test_names_from_data_and_files_are_shown_as_text(demo_dir, tmp_path):
+    import json
+    import shutil
+
+    folder = tmp_path / "data"
+    shutil.copytree(demo_dir, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["sources"][0]["path"] = "raw/<img src=x onerror=alert(1)>.csv"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    dashboard = Dashboard(data_dir=str(folder))
+    footer = dashboard.footer.render(dashboard.store.view)
+    assert "&lt;img src=x onerror=alert(1)&gt;.csv" in footer and "<img" not in footer
+
+
+def test_trqn_assignments_have_a_tab_of_published_counts(dashboard, demo_dir):
+    from flowmon import trqn
+
+    tabs = dashboard.breakdowns.__panel__()
+    assert "TRQN" in tabs._names
+    dashboard.store.period = "2025"
+    bars = dashboard.breakdowns.trqn(dashboard.store.view)
+    published = trqn.counts(demo_dir, "2025")["by_sector"]
+    shown = dict(zip(bars.data["sector"], bars.data["value"], strict=True))
+    assert shown and all(shown[row.sector] == row.value for row in published.itertuples() if row.value > 0)

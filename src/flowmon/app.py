@@ -23,6 +23,7 @@ import param
 from flowmon import access, access_log, i18n, parts, schema, store
 from flowmon.datastore import ALL, INDICATORS, DataStore, open_dataset
 from flowmon.mapview import MapView
+from flowmon.parts import served
 from flowmon.views.cards import CARD_CSS
 
 TITLE = "flowmon · IOM Sudan migration and displacement"
@@ -60,15 +61,6 @@ div.fm-present { font-size: 1.15em; }
 }
 """
 )
-
-
-def served() -> bool:
-    """Whether this runs in a server session.
-
-    ``pn.state.served`` looks at its caller's module, so it only answers for the served script itself.
-    """
-    document = pn.state.curdoc
-    return document is not None and document.session_context is not None
 
 
 def _extensions() -> None:

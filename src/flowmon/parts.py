@@ -8,8 +8,10 @@ words a figure of its own: titles, notices and footnotes come with the ``ViewDat
 
 from __future__ import annotations
 
+import functools
 import html
 import io
+from pathlib import Path
 
 import pandas as pd
 import panel as pn
@@ -31,6 +33,15 @@ RTL_TABLE_CSS = f"""
 :host, table {{ direction: rtl; font-family: {ARABIC_FONTS}; }}
 th, td {{ text-align: right !important; }}
 """
+
+
+def served() -> bool:
+    """Whether this runs in a server session.
+
+    ``pn.state.served`` looks at its caller's module, so it only answers for the served script itself.
+    """
+    document = pn.state.curdoc
+    return document is not None and document.session_context is not None
 
 
 class View(pn.viewable.Viewer):
@@ -122,6 +133,26 @@ class Kpis(View):
         return {key: self.t(key) for key in ("change_hidden", "no_previous_cases", "none_either")}
 
 
+def has_trqn(dataset) -> bool:
+    """Whether the store holds TRQN assignments (Temporary Return of Qualified Nationals)."""
+    from flowmon import trqn
+
+    return not trqn.load(dataset.data_dir).empty
+
+
+@functools.lru_cache(maxsize=32)
+def _trqn_counts(data_dir: str, stamp: float, period: str | None) -> dict:
+    from flowmon import trqn
+
+    return trqn.counts(data_dir, period)
+
+
+def trqn_counts(data_dir: str, period: str | None) -> dict:
+    """Published TRQN counts of a period, computed once per period and version of the table."""
+    path = Path(data_dir) / "trqn.parquet"
+    return _trqn_counts(data_dir, path.stat().st_mtime if path.exists() else 0.0, period)
+
+
 def has_cases(view) -> bool:
     """Whether the view's streams include a case stream (displacement alone has no cases to chart)."""
     return any(s != schema.DISPLACEMENT for s in view.filters.streams())
@@ -190,10 +221,17 @@ class Breakdowns(View):
             (self.t("tab.exploitation"), chart(lambda v: self.categories(v, "referral"), view)),
             (self.t("tab.reintegration"), chart(lambda v: self.categories(v, "return"), view)),
             (self.t("tab.referred_to"), chart(self.referred_to, view)),
+            *([(self.t("tab.trqn"), chart(self.trqn, view))] if has_trqn(self.dataset) else []),
             dynamic=True, sizing_mode="stretch_width", styles=self.direction_styles(),
         )  # fmt: skip
         tabs.visible = view.rx().rx.pipe(has_cases)
         return tabs
+
+    def trqn(self, view):
+        """TRQN assignments active in the period, by sector (national: not limited to an office)."""
+        published = trqn_counts(str(self.dataset.data_dir), view.filters.period)
+        rows = published.get("by_sector", pd.DataFrame({"sector": [], "value": [], "suppressed": []}))
+        return charts.ranked_bars(rows, "sector", title=self.t("trqn_title"), color="#56B4E9")
 
     def nationalities(self, view):
         totals = view["nationality_total"]
@@ -327,6 +365,10 @@ class Player(View):
                 self.store.period = months[index]
 
         player.param.watch(lambda event: step(event.new), "value")
+        if not served():
+            # In a notebook the player's buttons step it: Panel's ESM components ask a CDN for
+            # es-module-shims there, which an office without internet cannot reach.
+            return pn.Column(player, sizing_mode="stretch_width")
         keys = ArrowKeys()
         keys.param.watch(lambda e: setattr(player, "value", min(max(player.value + e.new - e.old, 0),
                                                                  len(months) - 1)), "step")  # fmt: skip
