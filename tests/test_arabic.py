@@ -166,7 +166,7 @@ def test_arabic_page_in_chromium(serve, demo_dir, page, artifacts):
         }
       };
       walk(sidebar);
-      const direction = getComputedStyle(sidebar.querySelector('.bk-Column') || sidebar).direction;
+      const direction = getComputedStyle(sidebar.querySelector('[class*="layout-Column"]') || sidebar).direction;
       const tableWalk = (root) => {
         for (const el of root.querySelectorAll('*')) {
           if (el.shadowRoot) tableWalk(el.shadowRoot);

@@ -156,6 +156,7 @@ class Dashboard(pn.viewable.Viewer):
         self._build_views()
         self._root.objects = [self.presentation_area() if self.present else self.main_area()]
         self._sidebar.objects = [self.controls]
+        self._sidebar.styles = self.controls.styles  # the sidebar itself runs right to left in Arabic
 
     def _build_widgets(self) -> None:
         store, t = self.store, self._t
