@@ -166,7 +166,8 @@ def test_arabic_page_in_chromium(serve, demo_dir, page, artifacts):
         }
       };
       walk(sidebar);
-      const direction = getComputedStyle(sidebar.querySelector('[class*="layout-Column"]') || sidebar).direction;
+      const column = sidebar.querySelector('[class*="layout-Column"]') || sidebar;
+      const direction = getComputedStyle(column).direction;
       const tableWalk = (root) => {
         for (const el of root.querySelectorAll('*')) {
           if (el.shadowRoot) tableWalk(el.shadowRoot);
