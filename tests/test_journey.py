@@ -337,7 +337,10 @@ def test_language_and_presentation_switches(serve, demo_dir, page, artifacts):
     journey.open("period=2024")
     journey.act("to Arabic", lambda: journey.button("العربية"), reload_check=False)
     assert "lang=ar" in page.url and "period=2024" in page.url
-    journey.act("presentation", lambda: journey.button("Presentation mode"), reload_check=False)
+    from flowmon import i18n
+
+    # The page is in Arabic now: so is the button.
+    journey.act("presentation", lambda: journey.button(i18n.text("widget.present", "ar")), reload_check=False)
     assert "present=1" in page.url and "lang=ar" in page.url
 
 

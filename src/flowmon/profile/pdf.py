@@ -1,7 +1,8 @@
 """Print the profile's HTML to an A4 PDF with headless Chromium, offline (as ``flowmon.export.png``).
 
-Every request beyond the page's own file is refused (fonts are the system's: Noto renders Arabic). A page
-whose content does not fit its A4 sheet is an error, not a silently clipped page.
+Every request beyond the page's own file is refused (fonts are the system's: Noto renders Arabic). A page a
+little too full is set slightly smaller; one whose content still does not fit its A4 sheet is an error, not a
+silently clipped page.
 """
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ from pathlib import Path
 from flowmon import store
 from flowmon.export.png import CHROMIUM_ARGS, TIMEOUT_MS, _in_event_loop, _local_only, find_chromium
 
+# A page a little too full (a long office name, many nationalities) is set slightly smaller to fit its sheet,
+# down to 80%; what still does not fit is an error rather than a clipped page.
+FIT_JS = """() => { for (const body of document.querySelectorAll('.page .body')) {
+    const scale = Math.min(body.clientHeight / body.scrollHeight, body.clientWidth / body.scrollWidth);
+    if (scale < 1) { for (const part of body.children) { part.style.zoom = Math.max(scale * 0.98, 0.8); } }
+} }"""
 OVERFLOW_JS = """() => Array.from(document.querySelectorAll('.page')).filter(page => {
     const body = page.querySelector('.body');
     return body.scrollHeight > body.clientHeight + 1 || body.scrollWidth > body.clientWidth + 1;
@@ -43,6 +50,7 @@ def pdf_bytes(page_html: str, chromium: str | os.PathLike | None = None) -> byte
                     page.goto(page_file.as_uri(), wait_until="load", timeout=TIMEOUT_MS)
                     page.emulate_media(media="print")
                     page.evaluate("() => document.fonts.ready.then(() => true)")
+                    page.evaluate(FIT_JS)
                     overflowing = page.evaluate(OVERFLOW_JS)
                     document = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
                 finally:
