@@ -51,7 +51,11 @@ def lab(demo_dir, tmp_path):
         log.close()
 
 
-@pytest.mark.xfail(strict=False, reason="not yet seen passing: written at the end of a session")
+@pytest.mark.skipif(
+    not os.environ.get("FLOWMON_JUPYTERLAB"),
+    reason="opt in with FLOWMON_JUPYTERLAB=1: not yet seen passing (Panel's bundle still names a CDN for "
+    "es-module-shims in JupyterLab; issue 14), and it takes minutes",
+)
 def test_dashboard_runs_in_jupyterlab_offline(lab, page, artifacts):
     base, _ = lab
     outside: list[str] = []
