@@ -29,7 +29,7 @@ import pycountry
 from flowmon import privacy, recordkeys, schema, store
 from flowmon.filters import period_span
 from flowmon.ingest import readers
-from flowmon.ingest.report import FileReport, dumps, rejection_records, summary
+from flowmon.ingest.report import FileReport, dumps, summary
 
 TABLE_FILE = "trqn.parquet"
 STREAM = "trqn"
@@ -211,13 +211,7 @@ def ingest_trqn(
         report.notes.append(
             f"{already:,} rows are assignments already stored with the same content: not stored again"
         )
-    report.rejections = rejection_records(rejections)
-    report.rejected = int(rejections["row"].dropna().nunique())
-    report.accepted = report.rows - report.rejected - already
-    if report.rows == 0:
-        report.fatal = "no data rows below the header"
-    elif report.accepted == 0 and not already:
-        report.fatal = "no row is usable"
+    report.tally(rejections, already)
     if report.fatal:
         return report, 2, {}
     code = 1 if report.rejected else 0

@@ -30,7 +30,7 @@ import pandas as pd
 from flowmon import recordkeys, schema, store
 from flowmon.ingest import columns, readers, values
 from flowmon.ingest.cases import NothingUsable, problems_frame
-from flowmon.ingest.report import FileReport, rejection_records
+from flowmon.ingest.report import FileReport, begin
 
 STREAM = "crossings"
 WIDE = {"count_in": "in", "count_out": "out", "count_transit": "transit"}
@@ -230,19 +230,10 @@ def ingest_crossings(
     sources: list[dict] = []
     run_hashes: set[str] = set()
     for path in map(Path, paths):
-        report = FileReport(path=str(path), stream=STREAM)
+        report, digest = begin(path, STREAM, known, run_hashes)
         reports.append(report)
-        try:
-            digest = store.sha256_file(path)
-        except OSError as error:
-            report.fatal = f"cannot read the file ({error.strerror or error})"
-            report.rejections = [{"row": None, "column": None, "value": None, "reason": report.fatal}]
+        if digest is None:
             continue
-        if digest in known or digest in run_hashes:
-            report.skipped = True
-            report.notes.append("already ingested: the manifest has a file with the same sha256")
-            continue
-        run_hashes.add(digest)
         try:
             raw = readers.read_raw(path, sheet)
             report.rows = len(raw.data) + len(raw.problems)
@@ -277,13 +268,7 @@ def ingest_crossings(
         checked = checked[~checked["row"].isin(rejected_rows)]
         kept, conflicts, already = _judge(checked, seen_counts, path.name, report)
         rejections = pd.concat([rejections, conflicts], ignore_index=True) if len(conflicts) else rejections
-        report.rejections = rejection_records(rejections)
-        report.rejected = int(rejections["row"].dropna().nunique())
-        report.accepted = report.rows - report.rejected - already
-        if report.rows == 0:
-            report.fatal = "no data rows below the header"
-        elif report.accepted <= 0 and not already:
-            report.fatal = "no row is usable"
+        report.tally(rejections, already)
         if report.fatal or kept.empty:
             continue
         new_parts.append(kept)

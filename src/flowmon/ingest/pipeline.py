@@ -22,7 +22,7 @@ import pandas as pd
 
 from flowmon import schema, store
 from flowmon.ingest import cases, dtm, readers
-from flowmon.ingest.report import FileReport, as_json, rejection_records, summary
+from flowmon.ingest.report import FileReport, as_json, begin, summary
 
 PROGRESS_MIN_ROWS = 5_000
 CROSSINGS = "crossings"  # flow monitoring exports (flowmon.ingest.crossings): a table, not an events stream
@@ -310,19 +310,10 @@ def ingest_files(
     pending: list[_Pending] = []
     run_hashes: set[str] = set()
     for path in map(Path, paths):
-        report = FileReport(path=str(path), stream=stream)
+        report, digest = begin(path, stream, known, run_hashes)
         reports.append(report)
-        try:
-            digest = store.sha256_file(path)
-        except OSError as error:
-            report.fatal = f"cannot read the file ({error.strerror or error})"
-            report.rejections = [{"row": None, "column": None, "value": None, "reason": report.fatal}]
+        if digest is None:
             continue
-        if digest in known or digest in run_hashes:
-            report.skipped = True
-            report.notes.append("already ingested: the manifest has a file with the same sha256")
-            continue
-        run_hashes.add(digest)
         try:
             raw = readers.read_raw(path, sheet)
             report.rows = len(raw.data) + len(raw.problems)
@@ -374,13 +365,7 @@ def ingest_files(
                 )
                 already = int(rejections.loc[stored, "row"].nunique())
                 rejections = rejections[~stored]
-        report.rejections = rejection_records(rejections)
-        report.rejected = int(rejections["row"].dropna().nunique())
-        report.accepted = report.rows - report.rejected - already
-        if report.rows == 0:
-            report.fatal = "no data rows below the header"
-        elif report.accepted == 0 and not already:
-            report.fatal = "no row is usable"
+        report.tally(rejections, already)
         if report.fatal or accepted.empty:
             continue
         new_parts.append(accepted)

@@ -14,10 +14,31 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 SHOWN_REJECTIONS = 20
+
+
+def begin(path: Path, stream: str, known: set[str], seen: set[str]) -> tuple[FileReport, str | None]:
+    """The report of one input file, and its sha256 when it is to be read: None when it cannot be read
+    (fatal) or was already ingested (skipped: the same content is in the manifest or earlier in this run)."""
+    from flowmon import store
+
+    report = FileReport(path=str(path), stream=stream)
+    try:
+        digest = store.sha256_file(path)
+    except OSError as error:
+        report.fatal = f"cannot read the file ({error.strerror or error})"
+        report.rejections = [{"row": None, "column": None, "value": None, "reason": report.fatal}]
+        return report, None
+    if digest in known or digest in seen:
+        report.skipped = True
+        report.notes.append("already ingested: the manifest has a file with the same sha256")
+        return report, None
+    seen.add(digest)
+    return report, digest
 
 
 @dataclass
@@ -33,6 +54,20 @@ class FileReport:
     notes: list[str] = field(default_factory=list)
     fatal: str | None = None  # why nothing of this file can be used
     skipped: bool = False  # already ingested (same sha256)
+
+    def tally(self, rejections: pd.DataFrame, already: int = 0) -> None:
+        """Record the file's rejections and counts; nothing usable (and nothing already stored) is fatal.
+
+        ``already`` counts rows that are records already stored with the same content: neither accepted
+        nor rejected (a note says so), and no reason to call the file unusable.
+        """
+        self.rejections = rejection_records(rejections)
+        self.rejected = int(rejections["row"].dropna().nunique())
+        self.accepted = self.rows - self.rejected - already
+        if self.rows == 0:
+            self.fatal = "no data rows below the header"
+        elif self.accepted <= 0 and not already:
+            self.fatal = "no row is usable"
 
     def as_json(self) -> dict:
         return {
