@@ -61,7 +61,7 @@ def register(subparsers, common) -> None:
     parser.add_argument("--present", action="store_true", help="open in presentation mode")
     parser.add_argument(
         "--processes", type=_integer, default=None, metavar="N",
-        help="panel processes sharing the port (default 1; a configuration's `processes` run behind nginx)",
+        help="panel processes behind nginx (default 1, or the configuration's `processes`)",
     )  # fmt: skip
     parser.add_argument("--show", action="store_true", help="open a browser")
     parser.set_defaults(func=run)
@@ -172,6 +172,11 @@ def run(args: argparse.Namespace) -> int:
         env["FLOWMON_PRESENT"] = "1"
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
+        if settings is None and _processes(args.processes, 1) > 1:
+            # Several processes are separate single-process panel servers behind nginx, as for a team
+            # (anonymous here): Panel's own --num-procs pages asked cdn.holoviz.org for Panel's stylesheets
+            # after a few sessions, which an office without internet cannot reach.
+            settings = config.ServeConfig(source=None, data_dir=data_dir, address=address, port=port)
         if settings is None:
             return _serve_one(args, data_dir, env, port, address)
         return _serve_team(args, settings, env, port, address)
@@ -181,9 +186,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve_one(args, data_dir: Path, env: dict, port: int, address: str) -> int:
-    processes = _processes(args.processes, 1)
-    extra = ["--num-procs", str(processes)] if processes > 1 else []
-    process = subprocess.Popen(panel_serve_command(port, address, args.show, extra=extra), env=env)
+    process = subprocess.Popen(panel_serve_command(port, address, args.show), env=env)
     print(f"flowmon: serving {data_dir} on http://{address}:{port}", flush=True)
     try:
         return process.wait()
