@@ -28,14 +28,20 @@ SUDAN_LON = (21.5, 39.0)
 SUDAN_LAT = (8.5, 23.5)
 
 
-def check_offices(table: pd.DataFrame, file: str) -> None:
-    """Raise ValueError naming file, row and column of the first bad value in an office table."""
+def row_failure(file: str):
+    """A function that raises ValueError naming ``file``, a row (as a spreadsheet shows it) and a column."""
 
     def fail(row: int, column: str, problem: str) -> None:
-        # Row numbers as a spreadsheet shows them: the header is row 1.
-        raise ValueError(f"{file} row {row + 2}, column {column}: {problem}")
+        raise ValueError(f"{file} row {row + 2}, column {column}: {problem}")  # the header is row 1
 
-    missing = [c for c in OFFICE_COLUMNS if c not in table.columns]
+    return fail
+
+
+def check_places(table: pd.DataFrame, file: str, columns: tuple[str, ...]) -> None:
+    """The checks every shipped table of places shares: its columns, upper-case unique codes, a state pcode
+    per row, and coordinates inside Sudan (a typo such as swapped lat/lon or a lost minus sign)."""
+    fail = row_failure(file)
+    missing = [c for c in columns if c not in table.columns]
     if missing:
         raise ValueError(f"{file}: missing columns {missing}")
     for row, code in table["code"].items():
@@ -52,6 +58,12 @@ def check_offices(table: pd.DataFrame, file: str) -> None:
         for row, value in table[column].items():
             if not low <= value <= high:
                 fail(row, column, f"{value} lies outside Sudan ({low}..{high})")
+
+
+def check_offices(table: pd.DataFrame, file: str) -> None:
+    """Raise ValueError naming file, row and column of the first bad value in an office table."""
+    check_places(table, file, OFFICE_COLUMNS)
+    fail = row_failure(file)
     for row, (opened, closed) in enumerate(zip(table["opened"], table["closed"], strict=True)):
         if pd.isna(opened):
             fail(row, "opened", "missing date")
