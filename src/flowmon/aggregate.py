@@ -162,8 +162,8 @@ def _split(value: str | Iterable[str] | None) -> tuple[str, ...]:
 
 def prepare(table: pd.DataFrame) -> pd.DataFrame:
     """The table with a ``month`` column (Period ordinal, int32) from ``date`` (events) or ``period`` (flows),
-    and for events with record keys a ``key_weight`` column (``record_key * count``, what each row adds to a
-    cell key; confidential like the keys).
+    for events with record keys a ``key_weight`` column (``record_key * count``, what each row adds to a
+    cell key; confidential like the keys), and for flows a ``snapshot`` column (``flowmon.rounds``).
 
     Call once after loading; every function here accepts unprepared tables too, at the cost of computing
     these each time. Returns a new frame (or ``table`` itself when it has them already); categoricals are
@@ -174,6 +174,8 @@ def prepare(table: pd.DataFrame) -> pd.DataFrame:
         added[MONTH] = _months_of(table)
     if recordkeys.RECORD_KEY in table.columns and KEY_WEIGHT not in table.columns:
         added[KEY_WEIGHT] = _key_weights_of(table)
+    if "source" in table.columns and "period" in table.columns and rounds.SNAPSHOT not in table.columns:
+        added[rounds.SNAPSHOT] = rounds.snapshot_rows(table)  # which flows are stocks: fixed per table
     return table.assign(**added) if added else table
 
 

@@ -52,8 +52,13 @@ def _days(flows: pd.DataFrame) -> np.ndarray:
     return pd.DatetimeIndex(flows["period"]).normalize().asi8
 
 
+SNAPSHOT = "snapshot"  # a column flowmon.aggregate.prepare adds once, so a filter change does not regroup
+
+
 def snapshot_rows(flows: pd.DataFrame) -> np.ndarray:
     """Rows of sources that hold a single date: stocks, of which only the latest round may count."""
+    if SNAPSHOT in flows.columns:
+        return flows[SNAPSHOT].to_numpy(dtype=bool)
     if flows.empty:
         return np.zeros(0, dtype=bool)
     source = pd.Categorical(flows["source"].astype(str)).codes
