@@ -134,10 +134,9 @@ class Kpis(View):
 
 
 def has_trqn(dataset) -> bool:
-    """Whether the store holds TRQN assignments (Temporary Return of Qualified Nationals)."""
-    from flowmon import trqn
-
-    return not trqn.load(dataset.data_dir).empty
+    """Whether the store holds TRQN assignments (Temporary Return of Qualified Nationals): read from the
+    manifest the dataset already holds, not from the table, at every session's start."""
+    return any(source.get("stream") == "trqn" for source in dataset.sources())
 
 
 @functools.lru_cache(maxsize=32)
