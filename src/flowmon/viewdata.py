@@ -143,7 +143,8 @@ def build(
     Every number comes from ``aggregate.count_view`` through ``privacy.release`` (the one way from counts to
     anything shown): the same records give the same published number in every view, session and export.
     """
-    counted = aggregate.count_view(dataset.events, dataset.flows, selection(filters), freq=filters.freq)
+    selected = selection(filters)
+    counted = aggregate.count_view(dataset.events, dataset.flows, selected, freq=filters.freq)
     start, end = period_span(filters.period) if filters.period else (None, None)
     months = dataset.months
     data_start = pd.Period(months[0], "M") if months else None
@@ -162,7 +163,7 @@ def build(
         )
     offices = set(dataset.offices["code"])
     by_office = counted["by_office"]
-    case_streams = tuple(s for s in selection(filters).event_streams())
+    case_streams = selected.event_streams()
     tables = {
         "by_state": publish(counted["by_state"]),
         "departures": publish(counted["departures"]),
