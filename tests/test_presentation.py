@@ -44,6 +44,25 @@ BOXES_JS = """() => {
       found.frame = {width: frame.width, height: frame.height,
                      xspan: view.frame.x_range.end - view.frame.x_range.start,
                      yspan: view.frame.y_range.end - view.frame.y_range.start};
+      // Every label drawn on the map (states' and countries'), as a box in canvas pixels.
+      const measure = document.createElement("canvas").getContext("2d");
+      found.labels = [];
+      for (const r of view.model.renderers) {
+        const data = r.data_source && r.data_source.data;
+        const column = data && (data.label ? "label" : data.text ? "text" : null);
+        if (!column || !data.x || !r.visible) continue;
+        const size = String(r.glyph.text_font_size.value ?? r.glyph.text_font_size);
+        const px = size.endsWith("pt") ? parseFloat(size) * 4 / 3 : parseFloat(size);
+        measure.font = `bold ${px}px sans-serif`;
+        Array.from(data.x).forEach((x, i) => {
+          const lines = String(data[column][i]).split("\\n");
+          const w = Math.max(...lines.map((l) => measure.measureText(l).width));
+          const h = lines.length * px * 1.2;
+          const cx = view.frame.x_scale.compute(x), cy = view.frame.y_scale.compute(data.y[i]);
+          found.labels.push({text: lines.join(" "), px, left: cx - w / 2, right: cx + w / 2,
+                             top: cy - h / 2, bottom: cy + h / 2});
+        });
+      }
       const children = [...walk(view), ...(view.renderer_views ? view.renderer_views.values() : [])];
       for (const child of children) {
         if (child.model.type === "ColorBar") {
@@ -67,6 +86,19 @@ def official_dir(demo_dir, shared_data, tmp_path_factory):
         shutil.copy(demo_dir / name, folder / name)
     geo.import_boundaries(shared_data / "cod-ab" / "sdn_admbnda_adm1_cbs_nic_ssa_20200831.json", folder)
     return folder
+
+
+def overlap(a: dict, b: dict) -> float:
+    """The share of the smaller of two boxes that the other covers."""
+    w = min(a["right"], b["right"]) - max(a["left"], b["left"])
+    h = min(a["bottom"], b["bottom"]) - max(a["top"], b["top"])
+    if w <= 0 or h <= 0:
+        return 0.0
+    area = min(
+        (a["right"] - a["left"]) * (a["bottom"] - a["top"]),
+        (b["right"] - b["left"]) * (b["bottom"] - b["top"]),
+    )
+    return w * h / area
 
 
 def inside(box: dict, width: int, height: int, slack: float = 1.0) -> bool:
@@ -107,6 +139,16 @@ def test_presentation_mode_fits_the_screen(size, serve, official_dir, page, arti
     footer = boxes["footer"][0]
     assert inside(footer, width, height) and "Sources" in footer["text"]
     assert "adjusted slightly to protect" in footer["text"]
+    # Labels readable and apart: state names with counts and the countries of return, none over another.
+    labels = boxes["labels"]
+    assert len(labels) >= 19 and min(label["px"] for label in labels) >= 9, labels
+    crowded = [
+        (a["text"], b["text"], round(overlap(a, b), 2))
+        for i, a in enumerate(labels)
+        for b in labels[i + 1 :]
+        if overlap(a, b) > 0.15
+    ]
+    assert not crowded, crowded
     kpis = boxes["kpi"]
     assert len(kpis) == 4 and all(inside(k, width, height) for k in kpis)
     if width >= 1920:

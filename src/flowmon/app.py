@@ -51,6 +51,8 @@ div.fm-present { font-size: 1.15em; }
 .fm-map-scale, .fm-map-missing { font-size: 1.05em; }
 .fm-map-missing { color: #7a4d00; }
 .fm-present-screen { height: 100vh; overflow: hidden; }
+/* On a projector the notices are one line each: the height is the map's. */
+.fm-empty.fm-compact { font-size: 1em; padding: 6px 14px; }
 /* A projector at 1280x720: the same screen, smaller type. */
 @media (max-height: 800px), (max-width: 1400px) {
   .fm-title.fm-big { font-size: 1.5em; }
@@ -58,6 +60,7 @@ div.fm-present { font-size: 1.15em; }
   .fm-present .fm-kpi-label, .fm-present .fm-kpi-change { font-size: 1em; }
   div.fm-present { font-size: 0.95em; }
   .fm-present .fm-footer { font-size: 0.8em; }
+  .fm-empty.fm-compact { font-size: 0.9em; padding: 3px 10px; }
 }
 """
 )

@@ -9,19 +9,25 @@ builders of ``flowmon.views.map``; this module only keeps hold of what they drew
 from __future__ import annotations
 
 import holoviews as hv
+import numpy as np
 import pandas as pd
 import panel as pn
 import param
+from holoviews.plotting.bokeh.util import multi_polygons_data
 
 from flowmon import geo, i18n
 from flowmon.datastore import ALL, DataStore
 from flowmon.views import map as maps
 from flowmon.views.style import HIGH_CONTRAST, SEQUENTIAL
 
-# State labels: 8 pt on the dashboard; on a projector larger, yet small enough that most states keep
-# their label on official boundaries at 1280x720 (the rest get callouts).
+# State labels: 11 px on the dashboard; on a projector 14 px at 1920x1080, smaller on smaller screens (the
+# presentation map is laid out again for the size the browser reports, see ``MapView._fit``).
 LABEL_PX = 11
 LABEL_PX_PRESENT = 14
+LABEL_PX_SMALLEST = 9
+# Pixels per degree of official boundaries at 1920x1080 in presentation mode: the size type and office
+# markers are designed for, and scaled from on smaller screens.
+PRESENT_UNIT_PX = 45.0
 # HoloViews copies a column that a style option is mapped to under the option's name.
 _STYLE_COPIES = {"color": "value", "line_width": "width", "fill_color": "fill", "text_color": "ink"}
 
@@ -65,6 +71,10 @@ class MapView(pn.viewable.Viewer):
             self.param.geometry.objects = ["tiles"]
         self.height = 860 if present else 640
         self._handles: dict[str, list] = {}
+        # Presentation mode: the plot's size in the browser, and the pixels per map unit it gives.
+        self._size: tuple[int, int] | None = None
+        self._measured_unit_px: float | None = None
+        self._extent: tuple[float, float, float, float] | None = None
         self.selection: hv.streams.Selection1D | None = None
         self._pane = (
             pn.pane.HoloViews(self._build(), sizing_mode="stretch_both", min_height=300)
@@ -147,29 +157,53 @@ class MapView(pn.viewable.Viewer):
         xmin, ymin, xmax, ymax = self.shapes.total_bounds
         extent = max(xmax - xmin, ymax - ymin)
         # Wider at the sides, where screens have room and return arrows to Chad or Ethiopia end.
-        xpad, ypad = (0.2 if self.present else 0.1) * extent, 0.08 * extent
+        xpad, ypad = (0.2 if self.present else 0.1) * extent, (0.12 if self.present else 0.08) * extent
         return (xmin - xpad, ymin - ypad, xmax + xpad, ymax + ypad)
 
     def _unit_px(self) -> float | None:
-        """Pixels per degree of the official map, at the smallest size it is drawn (labels fit at all)."""
+        """Pixels per degree of the official map: as measured in the browser (presentation mode), else at the
+        size it is drawn."""
         bounds = self._frame_bounds()
         if bounds is None:
             return None
+        if self._measured_unit_px is not None:
+            return self._measured_unit_px
         frame_px = 560 if self.present else self.height - 60
         return frame_px / (bounds[3] - bounds[1])
+
+    def _label_px(self) -> float:
+        if not self.present:
+            return LABEL_PX
+        if self._measured_unit_px is None:
+            return LABEL_PX_PRESENT
+        if self.geometry == "tiles":  # three lines of a state's label above the tile's offices
+            fitted = 0.11 * self._tile_px()
+        else:
+            fitted = LABEL_PX_PRESENT * self._measured_unit_px / PRESENT_UNIT_PX
+        return float(np.clip(round(fitted), LABEL_PX_SMALLEST, LABEL_PX_PRESENT))
+
+    def _visible_bounds(self) -> tuple[float, float, float, float] | None:
+        """What the presentation map shows: its extent widened to the plot's measured aspect."""
+        bounds = self._frame_bounds()
+        if bounds is None or self._size is None:
+            return bounds
+        width, height = self._size
+        unit_px = self._measured_unit_px
+        xmin, ymin, xmax, ymax = self._extent
+        cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+        half_w, half_h = width / unit_px / 2, height / unit_px / 2
+        return (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
 
     def _label_positions(self) -> pd.DataFrame | None:
         """Official boundaries: labels placed clear of offices and of each other, small states called out."""
         bounds = self._frame_bounds()
         if bounds is None:
             return None
-        unit_px = self._unit_px()
-        font_px = LABEL_PX_PRESENT if self.present else LABEL_PX
         widest = "000,000"
         texts = [f"{maps.wrap(name)}\n{widest}" for name in self._names]
-        offices = self._offices.assign(r=15 * self._scale + 2)[["x", "y", "r"]]
-        return maps.place_labels(self.shapes, texts, unit_px=unit_px, font_px=font_px, obstacles=offices,
-                                 bounds=bounds)  # fmt: skip
+        offices = self._offices.assign(r=15 * self._office_scale + 2)[["x", "y", "r"]]
+        return maps.place_labels(self.shapes, texts, unit_px=self._unit_px(), font_px=self._label_px(),
+                                 obstacles=offices, bounds=self._visible_bounds())  # fmt: skip
 
     def _build(self) -> hv.Overlay:
         self._handles = {}
@@ -184,7 +218,7 @@ class MapView(pn.viewable.Viewer):
             unit=self._unit(),
             language=self.language,
             palette=HIGH_CONTRAST if self.present else SEQUENTIAL,
-            font_size=f"{LABEL_PX_PRESENT if self.present else LABEL_PX}px",
+            font_size=f"{self._label_px()}px",
             label_at=None if self._placed is None else self._placed.assign(callout=False),
         )
         polygons = states.get(0).opts(hooks=[maps.hatch_hook, self._capture("states")])
@@ -200,17 +234,31 @@ class MapView(pn.viewable.Viewer):
         self.selection = hv.streams.Selection1D(source=polygons)
         self.selection.add_subscriber(self._on_select)
         self._points = maps.label_points(shapes)
-        office_layer = maps.office_markers(self._offices_now(), self._office_values(view), scale=self._scale)
+        office_layer = maps.office_markers(
+            self._offices_now(), self._office_values(view), scale=self._office_scale
+        )
         office_layer = office_layer.opts(hooks=[self._capture("offices")])
         context = maps.context_outlines(dataset.outlines if self.geometry == "official" else None)
-        leaders = maps.leader_lines(self._placed) if self._placed is not None else hv.Overlay([])
+        leaders = (
+            maps.leader_lines(self._placed).opts(hooks=[self._capture("leaders")])
+            if self._placed is not None
+            else hv.Overlay([])
+        )
         # Lines and arrows under the offices, the offices under the labels: no value is ever covered.
         overlay = context * polygons * self._flow_layers(view) * office_layer * leaders * labels
         bounds = self._frame_bounds()
         if bounds is not None:
             overlay = overlay.opts(xlim=(bounds[0], bounds[2]), ylim=(bounds[1], bounds[3]))
         if self.present:
-            overlay = overlay.opts(hooks=[self._match_aspect])
+            # An invisible box the size of what must show: the ranges follow it, not the callouts' chips.
+            self._extent = xmin, ymin, xmax, ymax = self._aspect_extent()
+            extent = hv.Points([(xmin, ymin), (xmax, ymax)], label="extent").opts(
+                alpha=0, size=1, tools=[], hooks=[self._capture("extent")]
+            )
+            overlay = (overlay * extent).opts(hooks=[self._match_aspect])
+            self._size = self._measured_unit_px = None
+            plot_size = hv.streams.PlotSize(source=polygons)
+            plot_size.add_subscriber(self._on_size)
         return maps.map_frame(
             overlay, schematic=self.geometry == "tiles", height=self.height, responsive=self.present
         )
@@ -221,23 +269,80 @@ class MapView(pn.viewable.Viewer):
         from bokeh.models import DataRange1d
 
         figure = plot.state
-        states = [r for r in figure.renderers if "hatch" in getattr(r.data_source, "data", {})]
-        xmin, ymin, xmax, ymax = self.shapes.total_bounds
-        if self.geometry == "official":
-            left, bottom, right, top = self._frame_bounds()
-        else:  # tiles: room around them for the return arrows and their labels
-            pad = 0.35 * max(xmax - xmin, ymax - ymin)
-            left, bottom, right, top = xmin - pad, ymin - pad, xmax + pad, ymax + pad
-        # One padding for both axes: Bokeh pads after matching the aspect, so unequal ones would stretch it.
-        padding = max((right - left) / (xmax - xmin), (top - bottom) / (ymax - ymin)) - 1
-        figure.x_range = DataRange1d(renderers=states, range_padding=padding)
-        figure.y_range = DataRange1d(renderers=states, range_padding=padding)
+        extent = [handles["glyph_renderer"] for handles in self._handles.get("extent", [])]
+        figure.x_range = DataRange1d(renderers=extent, range_padding=0)
+        figure.y_range = DataRange1d(renderers=extent, range_padding=0)
         figure.match_aspect = True
         figure.aspect_scale = 1
 
+    def _on_size(self, width: int | None = None, height: int | None = None, **_) -> None:
+        """The browser reports the presentation map's size: lay labels, offices and arrows out for it."""
+        if not width or not height or (width, height) == self._size:
+            return
+        document = pn.state.curdoc
+        if document is not None and document.session_context is not None:
+            # Not inside the event: Bokeh refuses writes to a document while dispatching one.
+            document.add_next_tick_callback(lambda: self._fit(width, height))
+        else:
+            self._fit(width, height)
+
+    def _fit(self, width: int, height: int) -> None:
+        """Type, offices, callouts and visible range for a plot of ``width`` x ``height`` pixels.
+
+        Placed at draw time for 1920x1080, the labels of a 1280x720 projector would overlap; here they are
+        placed again with the pixels per degree the screen really gives.
+        """
+        if not self._handles.get("states"):
+            return
+        # The ranges are the extent widened to the plot's aspect (``_match_aspect``): what the screen shows.
+        xmin, ymin, xmax, ymax = self._extent
+        self._size = (width, height)
+        self._measured_unit_px = min(width / (xmax - xmin), height / (ymax - ymin))
+        self._placed = self._label_positions()
+        font = f"{self._label_px()}px"
+        if self._placed is not None:
+            shapes = maps.with_chips(self.shapes.reset_index(drop=True), self._placed)
+            xs, ys = multi_polygons_data(hv.Polygons(maps.polygon_records(shapes, []), vdims=[]))
+            for handles in self._handles["states"]:
+                write_columns(handles["source"], {"xs": xs, "ys": ys})
+            at = self._placed.set_index("pcode").reindex(shapes["pcode"])
+            for handles in self._handles.get("labels", []):
+                write_columns(handles["source"], {"x": at["x"].to_numpy(), "y": at["y"].to_numpy()})
+            leaders = element_columns(maps.leader_lines(self._placed))
+            for handles in self._handles.get("leaders", []):
+                write_columns(handles["source"], leaders, replace=True)
+        for handles in self._handles.get("labels", []):
+            handles["glyph"].text_font_size = font
+        for handles in self._handles.get("return2", []):  # the country labels, after lines and heads
+            handles["glyph"].text_font_size = f"{maps.return_label_pt(self._scale)}pt"
+        self._update()
+
+    def _aspect_extent(self) -> tuple[float, float, float, float]:
+        """What the presentation map shows at least (its ranges widen it to the plot's aspect): the official
+        frame, or the tiles with room around them for the return arrows and their labels."""
+        if self.geometry == "official":
+            return self._frame_bounds()
+        xmin, ymin, xmax, ymax = self.shapes.total_bounds
+        returns = (self._returns(self.store.view)["value"].fillna(0) > 0).any()
+        pad = (0.35 if returns else 0.1) * max(xmax - xmin, ymax - ymin)
+        return (xmin - pad, ymin - pad, xmax + pad, ymax + pad)
+
+    def _tile_px(self) -> float:
+        return maps.tile_size(self.shapes) * self._measured_unit_px
+
     @property
     def _scale(self) -> float:
-        return 1.6 if self.present else 1.0
+        """Lines, arrows and their labels: larger on a projector, with the type on smaller screens."""
+        if not self.present:
+            return 1.0
+        return 1.6 * self._label_px() / LABEL_PX_PRESENT
+
+    @property
+    def _office_scale(self) -> float:
+        if self._measured_unit_px is None or self.geometry != "tiles":
+            return self._scale
+        # On tiles the largest office is a third of its tile wide: clear of the label above it.
+        return float(np.clip(0.3 * self._tile_px() / 30, 0.5, 1.6))
 
     def _offices_now(self) -> pd.DataFrame:
         is_open = self.store.view.offices_open
@@ -250,7 +355,7 @@ class MapView(pn.viewable.Viewer):
         displacement = maps.flow_lines(self._displacement(view), self._points, scale=self._scale)
         returns = maps.return_arrows(
             self._returns(view), self._points, self.store.dataset.countries, scale=self._scale,
-            bounds=self._frame_bounds(), unit_px=self._unit_px(),
+            bounds=self._visible_bounds(), unit_px=self._unit_px(), avoid=self._placed,
         )  # fmt: skip
         return displacement, returns
 
@@ -278,6 +383,14 @@ class MapView(pn.viewable.Viewer):
         """Rewrite the value columns of the drawn map (geometry untouched)."""
         if not self._handles:
             return
+        if self.present and self._aspect_extent() != self._extent:
+            # Tiles with return arrows need room around them, without them the tiles fill the screen.
+            self._extent = xmin, ymin, xmax, ymax = self._aspect_extent()
+            for handles in self._handles.get("extent", []):
+                write_columns(handles["source"], {"x": [xmin, xmax], "y": [ymin, ymax]})
+            if self._size is not None:
+                self._fit(*self._size)  # lays the map out again, then comes back here
+                return
         view = self.store.view
         shapes = self.shapes.reset_index(drop=True)
         columns = maps.state_columns(shapes["pcode"], self._state_values(view), self._names)
@@ -293,7 +406,9 @@ class MapView(pn.viewable.Viewer):
                 handles["color_colorbar"].visible = not note
         for handles in self._handles.get("labels", []):
             write_columns(handles["source"], {"label": columns["label"], "ink": columns["ink"]})
-        offices = maps.office_columns(self._offices_now(), self._office_values(view), scale=self._scale)
+        offices = maps.office_columns(
+            self._offices_now(), self._office_values(view), scale=self._office_scale
+        )
         for handles in self._handles.get("offices", []):
             write_columns(handles["source"], offices)
         for name, element in zip(("flow", "return"), self._flow_elements(view), strict=True):

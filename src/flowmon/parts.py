@@ -108,7 +108,9 @@ class Notices(View):
             )
         elif view.empty:
             notes.append(self.t("no_data"))
-        return "".join(f'<div class="fm-empty" role="status">{html.escape(n)}</div>' for n in notes)
+        # On a projector each notice is one compact line: the screen's height belongs to the map.
+        kind = "fm-empty fm-compact" if self.present else "fm-empty"
+        return "".join(f'<div class="{kind}" role="status">{html.escape(n)}</div>' for n in notes)
 
 
 class Kpis(View):

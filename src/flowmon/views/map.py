@@ -505,6 +505,44 @@ def _apart(x: np.ndarray, y: np.ndarray, half_w, h: float, limits: tuple[float, 
     return y
 
 
+def _clear_of(
+    x: np.ndarray,
+    y: np.ndarray,
+    half_w: np.ndarray,
+    half_h: float,
+    angle: np.ndarray,
+    boxes: pd.DataFrame,
+    bounds: tuple[float, float, float, float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move each country label to the nearest place, outwards along its arrow, up, down or sideways from
+    there, where it covers no state label (``boxes``: ``x``, ``y``, ``w``, ``h``) and no country label placed
+    before it, inside ``bounds``; a label with no free place stays where it was."""
+    x, y = np.array(x, dtype=float), np.array(y, dtype=float)
+    half_w = np.broadcast_to(half_w, x.shape)
+    taken_x, taken_y = list(boxes["x"]), list(boxes["y"])
+    taken_w, taken_h = list(boxes["w"] / 2), list(boxes["h"] / 2)
+    # Outwards (k), up or down (j), sideways (m): the cheapest free place first.
+    steps = [(k, j, m) for k in range(12) for j in range(-4, 5) for m in (-1, 0, 1)]
+    steps.sort(key=lambda kjm: kjm[0] * 0.5 + abs(kjm[1]) + 1.5 * abs(kjm[2]))
+    for i in range(len(x)):
+        for k, j, m in steps:
+            cx = x[i] + k * half_h * np.cos(angle[i]) + m * half_w[i]
+            cy = y[i] + k * half_h * np.sin(angle[i]) + j * half_h
+            inside = (bounds[0] + half_w[i] <= cx <= bounds[2] - half_w[i]
+                      and bounds[1] + half_h <= cy <= bounds[3] - half_h)  # fmt: skip
+            covers = (np.abs(np.array(taken_x) - cx) < np.array(taken_w) + half_w[i]) & (
+                np.abs(np.array(taken_y) - cy) < np.array(taken_h) + half_h
+            )
+            if inside and not covers.any():
+                x[i], y[i] = cx, cy
+                break
+        taken_x.append(x[i])
+        taken_y.append(y[i])
+        taken_w.append(half_w[i])
+        taken_h.append(half_h)
+    return x, y
+
+
 def return_arrows(
     returns: pd.DataFrame,
     points: pd.DataFrame,
@@ -514,12 +552,14 @@ def return_arrows(
     scale: float = 1.0,
     bounds: tuple[float, float, float, float] | None = None,
     unit_px: float | None = None,
+    avoid: pd.DataFrame | None = None,
 ) -> hv.Overlay:
     """Returns leaving Sudan: arrows from the map towards each country of return, width by people.
 
     ``returns`` has ``destination`` (ISO3) and ``value``; ``countries`` has ``iso3``, ``name``, ``lon``,
     ``lat``. Arrows point in the true direction of the country and stop just outside the drawn map (far
-    countries would otherwise shrink Sudan to a dot), labelled with country and count.
+    countries would otherwise shrink Sudan to a dot), labelled with country and count; labels keep clear of
+    the state labels in ``avoid`` (``x``, ``y``, ``w``, ``h``: called-out labels stand in the same margin).
     """
     shown = returns[returns["value"].notna() & (returns["value"] > 0)]
     shown = shown.groupby("destination", observed=True, as_index=False)["value"].sum()
@@ -548,12 +588,14 @@ def return_arrows(
         inset_x, inset_y = 0.07 * (bx1 - bx0), 0.035 * (by1 - by0)
         x1, y1 = np.clip(x1, bx0 + inset_x / 3, bx1 - inset_x / 3), np.clip(y1, by0 + inset_y, by1 - inset_y)
         if unit_px:  # each label whole inside the frame
-            font = 9 * min(scale, 1.15) * 4 / 3
+            font = return_label_pt(scale) * 4 / 3
             inset_x = np.array([max(len(n), 7) * 0.62 * font / 2 / unit_px + 0.1 for n in shown["name"]])
             inset_y = 1.4 * font / unit_px
         lx = np.clip(lx, bx0 + inset_x, bx1 - inset_x)
         ly = np.clip(ly, by0 + inset_y, by1 - inset_y)
-        if unit_px:
+        if unit_px and avoid is not None and len(avoid):
+            lx, ly = _clear_of(lx, ly, np.broadcast_to(inset_x, lx.shape), inset_y, angle, avoid, bounds)
+        elif unit_px:
             ly = _apart(lx, ly, inset_x, 2 * inset_y, (by0 + inset_y, by1 - inset_y))
     table = pd.DataFrame({
         "x0": x0, "y0": y0, "x1": x1, "y1": y1, "country": shown["name"].to_numpy(),
@@ -567,9 +609,14 @@ def return_arrows(
         "text": [f"{c}\n{p}" for c, p in zip(table["country"], table["people"], strict=True)],
     }, columns=["x", "y", "text"])  # fmt: skip
     labels = hv.Labels(text, ["x", "y"], "text").opts(
-        text_font_size=f"{round(9 * min(scale, 1.15))}pt", text_color="#7a4d00", text_font_style="bold"
+        text_font_size=f"{return_label_pt(scale)}pt", text_color="#7a4d00", text_font_style="bold"
     )
     return segments * heads * labels
+
+
+def return_label_pt(scale: float) -> int:
+    """The country labels' size in points for a map drawn at ``scale``."""
+    return round(9 * min(scale, 1.15))
 
 
 def map_frame(
