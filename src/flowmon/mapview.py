@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
+import shapely
 from holoviews.plotting.bokeh.util import multi_polygons_data
 
 from flowmon import geo, i18n
@@ -327,6 +328,15 @@ class MapView(pn.viewable.Viewer):
         pad = (0.35 if returns else 0.1) * max(xmax - xmin, ymax - ymin)
         return (xmin - pad, ymin - pad, xmax + pad, ymax + pad)
 
+    @property
+    def _land(self):
+        """The states as one shape (official boundaries), for labels that should stand beside them."""
+        if self.geometry != "official":
+            return None
+        if getattr(self, "_land_shape", None) is None:
+            self._land_shape = shapely.union_all(self.shapes.geometry.to_numpy())
+        return self._land_shape
+
     def _tile_px(self) -> float:
         return maps.tile_size(self.shapes) * self._measured_unit_px
 
@@ -355,7 +365,7 @@ class MapView(pn.viewable.Viewer):
         displacement = maps.flow_lines(self._displacement(view), self._points, scale=self._scale)
         returns = maps.return_arrows(
             self._returns(view), self._points, self.store.dataset.countries, scale=self._scale,
-            bounds=self._visible_bounds(), unit_px=self._unit_px(), avoid=self._placed,
+            bounds=self._visible_bounds(), unit_px=self._unit_px(), avoid=self._placed, land=self._land,
         )  # fmt: skip
         return displacement, returns
 
@@ -434,6 +444,7 @@ class MapView(pn.viewable.Viewer):
 
     @param.depends("geometry", watch=True)
     def _rebuild(self) -> None:
+        self._land_shape = None
         self._pane.object = self._build()
         self._note.object = self._geometry_note()
         self._key.object = self._legend()

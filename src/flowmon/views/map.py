@@ -513,10 +513,12 @@ def _clear_of(
     angle: np.ndarray,
     boxes: pd.DataFrame,
     bounds: tuple[float, float, float, float],
+    land=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Move each country label to the nearest place, outwards along its arrow, up, down or sideways from
     there, where it covers no state label (``boxes``: ``x``, ``y``, ``w``, ``h``) and no country label placed
-    before it, inside ``bounds``; a label with no free place stays where it was."""
+    before it, inside ``bounds``, off ``land`` (the states) where a place a little further is free; a label
+    with no free place stays where it was."""
     x, y = np.array(x, dtype=float), np.array(y, dtype=float)
     half_w = np.broadcast_to(half_w, x.shape)
     taken_x, taken_y = list(boxes["x"]), list(boxes["y"])
@@ -525,6 +527,7 @@ def _clear_of(
     steps = [(k, j, m) for k in range(12) for j in range(-4, 5) for m in (-1, 0, 1)]
     steps.sort(key=lambda kjm: kjm[0] * 0.5 + abs(kjm[1]) + 1.5 * abs(kjm[2]))
     for i in range(len(x)):
+        free = []
         for k, j, m in steps:
             cx = x[i] + k * half_h * np.cos(angle[i]) + m * half_w[i]
             cy = y[i] + k * half_h * np.sin(angle[i]) + j * half_h
@@ -534,8 +537,12 @@ def _clear_of(
                 np.abs(np.array(taken_y) - cy) < np.array(taken_h) + half_h
             )
             if inside and not covers.any():
-                x[i], y[i] = cx, cy
-                break
+                free.append((cx, cy))
+                if land is None or not land.intersects(_box(cx, cy, 2 * half_w[i], 2 * half_h)):
+                    free = [(cx, cy)]
+                    break
+        if free:  # a country's name over a state reads as the state's: only when nothing else is free
+            x[i], y[i] = free[0]
         taken_x.append(x[i])
         taken_y.append(y[i])
         taken_w.append(half_w[i])
@@ -553,13 +560,15 @@ def return_arrows(
     bounds: tuple[float, float, float, float] | None = None,
     unit_px: float | None = None,
     avoid: pd.DataFrame | None = None,
+    land=None,
 ) -> hv.Overlay:
     """Returns leaving Sudan: arrows from the map towards each country of return, width by people.
 
     ``returns`` has ``destination`` (ISO3) and ``value``; ``countries`` has ``iso3``, ``name``, ``lon``,
     ``lat``. Arrows point in the true direction of the country and stop just outside the drawn map (far
     countries would otherwise shrink Sudan to a dot), labelled with country and count; labels keep clear of
-    the state labels in ``avoid`` (``x``, ``y``, ``w``, ``h``: called-out labels stand in the same margin).
+    the state labels in ``avoid`` (``x``, ``y``, ``w``, ``h``: called-out labels stand in the same margin)
+    and, where they can, off ``land`` (the states' shapely geometry).
     """
     shown = returns[returns["value"].notna() & (returns["value"] > 0)]
     shown = shown.groupby("destination", observed=True, as_index=False)["value"].sum()
@@ -594,7 +603,9 @@ def return_arrows(
         lx = np.clip(lx, bx0 + inset_x, bx1 - inset_x)
         ly = np.clip(ly, by0 + inset_y, by1 - inset_y)
         if unit_px and avoid is not None and len(avoid):
-            lx, ly = _clear_of(lx, ly, np.broadcast_to(inset_x, lx.shape), inset_y, angle, avoid, bounds)
+            lx, ly = _clear_of(
+                lx, ly, np.broadcast_to(inset_x, lx.shape), inset_y, angle, avoid, bounds, land=land
+            )
         elif unit_px:
             ly = _apart(lx, ly, inset_x, 2 * inset_y, (by0 + inset_y, by1 - inset_y))
     table = pd.DataFrame({
