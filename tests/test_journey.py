@@ -91,12 +91,18 @@ STACKS_JS = """(() => {
 
 def server_errors(log: str) -> list[str]:
     """The errors of a server log, less a socket closed by the page's own reload (Tornado logs the write it
-    could not finish: a closed connection, not a fault of the app)."""
+    could not finish: a closed connection, not a fault of the app), and Bokeh's own race when the page
+    leaves before its websocket was given a session (``notify_connection_lost`` on no session)."""
     entries = re.split(r"\n(?=\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})", log)
     closed = ("StreamClosedError", "WebSocketClosedError")
+
+    def bokeh_race(entry: str) -> bool:
+        return "notify_connection_lost" in entry and "assert self._session is not None" in entry
+
     return [
         entry for entry in entries
-        if ("Traceback" in entry or " ERROR " in entry) and not any(name in entry for name in closed)
+        if ("Traceback" in entry or " ERROR " in entry)
+        and not any(name in entry for name in closed) and not bokeh_race(entry)
     ]  # fmt: skip
 
 

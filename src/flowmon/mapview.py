@@ -129,9 +129,10 @@ class MapView(pn.viewable.Viewer):
             no_value=bool(values.isna().any()),
             flows=bool((self._displacement(view)["value"].fillna(0) > 0).any()),
             returns=bool((self._returns(view)["value"].fillna(0) > 0).any()),
-            note=maps.scale_note(values, self._unit()),
+            note=maps.scale_note(values, self._unit(), self.language),
             missing=self.missing_names(),
             size=20 if self.present else 14,
+            language=self.language,
         )
 
     def office_positions(self) -> pd.DataFrame:
@@ -405,7 +406,7 @@ class MapView(pn.viewable.Viewer):
         shapes = self.shapes.reset_index(drop=True)
         columns = maps.state_columns(shapes["pcode"], self._state_values(view), self._names)
         low, high = maps.color_limits(pd.Series(columns["value"]))
-        note = maps.scale_note(columns["value"], self._unit())
+        note = maps.scale_note(columns["value"], self._unit(), self.language)
         for handles in self._handles.get("states", []):
             write_columns(handles["source"], {k: columns[k] for k in maps.STATE_VALUE_COLUMNS})
             handles["color_color_mapper"].update(low=low, high=high)

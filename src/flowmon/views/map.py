@@ -27,6 +27,7 @@ import pandas as pd
 import shapely
 from bokeh.models import FixedTicker, NumeralTickFormatter
 
+from flowmon import i18n
 from flowmon.views.style import (
     BORDER_COLOR,
     CONTEXT_COLOR,
@@ -159,7 +160,7 @@ def color_ticker(high: float) -> FixedTicker:
     return FixedTicker(ticks=color_ticks(high), minor_ticks=[])
 
 
-def scale_note(values, unit: str = "") -> str:
+def scale_note(values, unit: str = "", language: str = "en") -> str:
     """What to say instead of a colour bar when a scale would mislead: "" when a bar is meaningful.
 
     Every state zero (or none counted), or a single value among the states: a bar from 1 to that value
@@ -168,15 +169,18 @@ def scale_note(values, unit: str = "") -> str:
     numbers = pd.Series(values, dtype="float64").dropna()
     positive = sorted(set(numbers[numbers > 0]))
     if not len(numbers):
-        return "No state counted in this view"
+        return i18n.text("scale.none", language)
     if not positive:
-        return f"Every state: 0 {unit}".strip()
+        return i18n.text("scale.zero", language).format(unit=unit).strip()
     if len(positive) == 1:
         states = int((numbers == positive[0]).sum())
         where = (
-            "every state" if states == len(numbers) else f"{states} of {len(numbers)} states, the others 0"
+            i18n.text("scale.everywhere", language)
+            if states == len(numbers)
+            else i18n.text("scale.some", language).format(states=states, total=len(numbers))
         )
-        return " ".join(f"One value: {format_count(positive[0])} {unit} ({where})".split())
+        value = format_count(positive[0])
+        return " ".join(i18n.text("scale.one", language).format(value=value, unit=unit, where=where).split())
     return ""
 
 
@@ -676,35 +680,39 @@ def legend_html(
     note: str = "",
     missing: list[str] | tuple[str, ...] = (),
     size: int = 14,
+    language: str = "en",
 ) -> str:
     """The map's key as HTML: office markers, zero, lines and arrows drawn now, and what a colour bar
     cannot say (``note``: one value, all zero) or what the boundary file lacks (``missing``: state names)."""
     items = []
+
+    def say(key: str) -> str:
+        return html.escape(i18n.text(key, language))
+
     if offices:
         dot = f"border-radius:50%;background:{OFFICE_COLOR};opacity:.8;border:2px solid {OFFICE_COLOR}"
-        items.append(f"{_swatch(dot, size)}IOM office (size: its cases)")
+        items.append(f"{_swatch(dot, size)}{say('key.office')}")
         if closed:
             hollow = f"border-radius:50%;background:#fff;border:2px solid {OFFICE_COLOR}"
-            items.append(f"{_swatch(hollow, size)}office closed in this period")
+            items.append(f"{_swatch(hollow, size)}{say('key.closed')}")
     if zero:
-        items.append(f"{_swatch(f'background:{ZERO_COLOR};border:1px solid #999', size)}0 (none)")
+        items.append(f"{_swatch(f'background:{ZERO_COLOR};border:1px solid #999', size)}{say('key.zero')}")
     if no_value:
-        items.append(f"{_swatch(f'background:{SUPPRESSED_COLOR};border:1px solid #999', size)}– not counted")
+        hidden = f"background:{SUPPRESSED_COLOR};border:1px solid #999"
+        items.append(f"{_swatch(hidden, size)}{say('key.no_value')}")
     if flows:
         line = f"height:{max(3, size // 4)}px;background:{STREAM_COLORS['displacement']}"
-        items.append(f"{_swatch(line, size * 2)}people displaced between states (width: people)")
+        items.append(f"{_swatch(line, size * 2)}{say('key.flows')}")
     if returns:
         line = f"height:{max(3, size // 4)}px;background:{STREAM_COLORS['return']}"
-        items.append(f"{_swatch(line, size * 2)}returns, towards the country of return")
+        items.append(f"{_swatch(line, size * 2)}{say('key.returns')}")
     items = [f'<span style="white-space:nowrap;display:inline-block">{item}</span>' for item in items]
     lines = [f'<div class="fm-map-key">{"".join(items)}</div>']
     if note:
-        lines.append(f'<div class="fm-map-scale"><b>{html.escape(note)}</b> (no colour scale)</div>')
+        lines.append(f'<div class="fm-map-scale"><b>{html.escape(note)}</b> {say("key.no_scale")}</div>')
     if missing:
-        lines.append(
-            '<div class="fm-map-missing">No boundary in this file: '
-            f"{html.escape(', '.join(missing))}. Their figures are in the tables and totals.</div>"
-        )
+        names = html.escape(i18n.text("key.missing", language).format(names=", ".join(missing)))
+        lines.append(f'<div class="fm-map-missing">{names}</div>')
     return "".join(lines)
 
 
