@@ -134,26 +134,29 @@ def release(
     unknown = set(pd.unique(streams)) - set(K_FLOORS)
     if unknown:
         raise ValueError(f"release: unknown stream {sorted(map(str, unknown))[0]!r}")
-    out = table.drop(columns=[c for c in (*columns.values(), SUPPRESSED) if c in table.columns])
+    # Column arrays into one new frame: a view's dozen small tables pay pandas' per-operation cost, not rows.
+    dropped = {*columns.values(), SUPPRESSED}
+    data = {name: column.array for name, column in table.items() if name not in dropped}
     for value_column, key_column in columns.items():
         if value_column not in table.columns:
             raise ValueError(f"release: the table has no column {value_column!r}")
-        out[value_column] = _published(table, value_column, key_column, streams, k, data_dir)
-    if "previous" in columns and all(c in out.columns for c in _DERIVED):
-        change = out["value"] - out["previous"]
-        out["change"] = change
-        previous = out["previous"].astype("Float64")
-        out["change_pct"] = (100 * change.astype("Float64") / previous.where(previous != 0)).round(1)
-    out[SUPPRESSED] = False
+        data[value_column] = _published(table, value_column, key_column, streams, k, data_dir)
+    if "previous" in columns and all(c in data for c in _DERIVED):
+        change = data["value"] - data["previous"]
+        data["change"] = change
+        previous = data["previous"].astype("Float64")
+        previous[(previous == 0).fillna(False)] = pd.NA  # no share of nothing
+        data["change_pct"] = (100 * change.astype("Float64") / previous).round(1)
+    data[SUPPRESSED] = np.zeros(len(table), dtype=bool)
     if "previous" in columns:
-        out["previous_suppressed"] = False
-    return out
+        data["previous_suppressed"] = np.zeros(len(table), dtype=bool)
+    return pd.DataFrame(data, index=table.index, copy=False)
 
 
 def _published(
     table: pd.DataFrame, value: str, key: str, streams: np.ndarray, k: OperatorK, data_dir
 ) -> pd.arrays.IntegerArray:
-    counts = pd.array(table[value], dtype="Int64")
+    counts = pd.array(table[value].array, dtype="Int64")
     missing = counts.isna()
     numbers = counts.to_numpy(dtype=np.int64, na_value=0)
     if len(numbers) and numbers.min() < 0:

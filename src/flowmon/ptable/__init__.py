@@ -124,4 +124,10 @@ def _load(k: int, folder: str | None) -> PTable:
 def load(k: int, data_dir: str | os.PathLike | None = None) -> PTable:
     """The p-table of ``k``: the data folder's own (``<data dir>/ptable/ptable_k<k>.csv``), else shipped,
     else made with the default parameters for ``k``."""
-    return _load(int(k), None if data_dir is None else str(Path(data_dir).resolve()))
+    return _load(int(k), None if data_dir is None else _resolved(str(data_dir)))
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(data_dir: str) -> str:
+    # Resolving touches the file system: once per folder, not once per published table.
+    return str(Path(data_dir).resolve())
