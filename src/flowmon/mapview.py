@@ -103,10 +103,8 @@ class MapView(pn.viewable.Viewer):
             return i18n.text("official", self.language)
         note = f"<b>{i18n.text('schematic', self.language)}</b>"
         if self.store.dataset.boundaries is None and not self.present:
-            note += (
-                " Official boundaries are not installed: <code>flowmon geo import FILE</code> or "
-                "<code>flowmon geo fetch</code>."
-            )
+            commands = "<code>flowmon geo import FILE</code> / <code>flowmon geo fetch</code>"
+            note += " " + i18n.text("key.no_boundaries", self.language).format(commands=commands)
         return note
 
     def missing_names(self) -> list[str]:
@@ -350,6 +348,8 @@ class MapView(pn.viewable.Viewer):
 
     @property
     def _office_scale(self) -> float:
+        if self.geometry == "tiles" and not self.present:
+            return 0.8  # the largest office a third of an 80 px tile: clear of the count above it
         if self._measured_unit_px is None or self.geometry != "tiles":
             return self._scale
         # On tiles the largest office is a third of its tile wide: clear of the label above it.
