@@ -26,7 +26,10 @@ def english_words(text: str) -> list[str]:
 def test_every_word_has_both_languages():
     assert set(i18n._TEXT["en"]) == set(i18n._TEXT["ar"])
     for key, arabic in i18n._TEXT["ar"].items():
-        shown = re.sub(r"\{\w+\}", "", arabic).replace("OCHA COD-AB", "").replace("CSV", "")
+        # Names that stay as they are in Arabic text: the boundaries' publisher, the file format, the tool.
+        shown = re.sub(r"\{\w+\}", "", arabic)
+        for name in ("OCHA COD-AB", "CSV", "flowmon"):
+            shown = shown.replace(name, "")
         assert not english_words(shown), key
 
 

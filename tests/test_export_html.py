@@ -269,3 +269,29 @@ def test_exporting_leaves_the_callers_session_alone(demo_dir):
     assert "<title>AVRR returns by state, January–March 2025, all offices</title>" in page
     assert (live.indicator, live.period, id(live.view)) == before
     assert not seen
+
+
+def test_arabic_file_has_no_english_left(official_dir, tmp_path):
+    """`--lang ar`: every word the page shows is Arabic (codes, numbers, file names and tool names aside)."""
+    from test_arabic import english_words
+
+    path = tmp_path / "ar.html"
+    code = main(["export", "html", "--data-dir", str(official_dir), "--out", str(path), "--lang", "ar",
+                 "--period", "2024", "--indicator", "return"])  # fmt: skip
+    assert code == 0
+    figures = figures_of(path)
+    shown = [*figures["frames"], *figures["captions"], *figures["names"], *figures["words"].values()]
+    for indicator in figures["indicators"].values():
+        shown += [indicator["label"], indicator["unit"], *indicator["titles"], *indicator["notes"]]
+        shown += [text for layer in indicator["layers"] for text in layer["ret_labels"].get("text", [])]
+    for model in bokeh_models(path):
+        attributes = model.get("attributes", {})
+        if model["name"] == "Div" and attributes.get("name") in ("title", "key", "synthetic", "footer"):
+            text = re.sub(r"<[^>]+>", " ", attributes.get("text", ""))
+            # The sources line names the files as they were given (a file name is not a word to translate).
+            shown.append(text.split("المصادر", 1)[0] + text.split(".", 1)[-1] if "المصادر" in text else text)
+        if model["name"] in ("Select", "Button", "Toggle"):
+            shown += [str(attributes.get("title") or ""), str(attributes.get("label") or "")]
+            shown += [str(option[1]) for option in attributes.get("options", []) if isinstance(option, list)]
+    english = {word for text in shown for word in english_words(html.unescape(str(text)))}
+    assert not english - {"flowmon", "OCHA", "COD", "AB"}, english

@@ -367,6 +367,7 @@ class MapView(pn.viewable.Viewer):
         returns = maps.return_arrows(
             self._returns(view), self._points, self.store.dataset.countries, scale=self._scale,
             bounds=self._visible_bounds(), unit_px=self._unit_px(), avoid=self._placed, land=self._land,
+            language=self.language,
         )  # fmt: skip
         return displacement, returns
 

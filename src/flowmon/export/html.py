@@ -45,7 +45,6 @@ from bokeh.resources import Resources
 
 from flowmon import __version__, geo, i18n, viewdata
 from flowmon.datastore import INDICATORS
-from flowmon.demo import SYNTHETIC_LABEL
 from flowmon.export import view as views
 from flowmon.export.frames import MapFrames, map_frames
 from flowmon.filters import INDICATOR_STREAM, Filters
@@ -58,8 +57,6 @@ from flowmon.views.style import (
     OFFICE_COLOR,
     SEQUENTIAL,
     STREAM_COLORS,
-    STREAM_LABELS,
-    STREAM_UNITS,
     SUPPRESSED_COLOR,
     ZERO_COLOR,
 )
@@ -94,7 +91,7 @@ function redraw() {
   colorbar.title = d.unit;
   colorbar.ticker.ticks = d.ticks[f];
   colorbar.visible = !d.notes[f];
-  scale_note.text = d.notes[f] ? "<b>" + d.notes[f] + "</b> (no colour scale)" : "";
+  scale_note.text = d.notes[f] ? "<b>" + d.notes[f] + "</b> " + data.words.no_scale : "";
   const layer = d.layers[f];
   offices.data = Object.assign({}, offices.data, layer.offices);
   for (const name of ["flow", "flow_heads", "ret", "ret_heads", "ret_labels"]) {
@@ -104,7 +101,7 @@ function redraw() {
   period.text = data.frames[f] + '<div style="font-size:55%;font-weight:400;color:#444">' +
                 data.captions[f] + "</div>";
   const t = d.totals[f];
-  total.text = d.label + ": <b>" + (t === null ? "* (hidden)" : fmt(t)) + "</b> " + d.unit;
+  total.text = d.label + ": <b>" + (t === null ? "* (" + data.words.hidden + ")" : fmt(t)) + "</b> " + d.unit;
   window.__flowmon_drawn = (window.__flowmon_drawn || 0) + 1;
 }
 """
@@ -121,14 +118,14 @@ else { frame.value = frame.value <= 1 ? months : frame.value - 1; }
 """
 PLAY_JS = """
 if (play.active) {
-  play.label = "❚❚ Pause";
+  play.label = data.words.pause;
   if (frame.value === 0) { frame.value = 1; }
   window.__flowmon_timer = setInterval(() => {
     frame.value = frame.value >= frame.end ? 1 : frame.value + 1;
   }, interval);
 } else {
   clearInterval(window.__flowmon_timer);
-  play.label = "▶ Play";
+  play.label = data.words.play;
 }
 """
 KEYS_JS = """
@@ -151,11 +148,23 @@ def _number(value: float) -> int | None:
 def _frame_names(session, months: tuple[str, ...]) -> list[str]:
     """What the player shows: the period ("January–June 2025"), then each month ("March 2025")."""
     view = session.view
-    return [viewdata.period_words(view.filters.period), *(i18n.month_name(pd.Period(m, "M")) for m in months)]
+    language = view.language
+    return [viewdata.period_words(view.filters.period, language),
+            *(i18n.month_name(pd.Period(m, "M"), language) for m in months)]  # fmt: skip
 
 
-def _captions(months: tuple[str, ...]) -> list[str]:
-    return ["whole period", *(f"month {i} of {len(months)}" for i in range(1, len(months) + 1))]
+def _captions(months: tuple[str, ...], language: str = "en") -> list[str]:
+    def month_of(i: int) -> str:
+        return i18n.text("export.month_of", language).format(i=i, n=len(months))
+
+    return [i18n.text("export.whole_period", language), *(month_of(i) for i in range(1, len(months) + 1))]
+
+
+def _indicator_label(indicator: str, language: str) -> str:
+    try:
+        return i18n.text(f"choice.{indicator}", language)
+    except KeyError:  # an indicator without words of its own: the dashboard's English label
+        return INDICATORS[indicator]
 
 
 def payload(
@@ -172,23 +181,24 @@ def payload(
     ``layers`` the offices, flow lines and return arrows of each indicator and frame (``map_layers``).
     """
     columns = [frames.pcodes.index(p) for p in (pcodes or frames.pcodes)]
+    language = session.view.language
     indicators = {}
     streams: dict[str, list[list[str]]] = {}
     for indicator, figures in frames.indicators.items():
         stream = INDICATOR_STREAM[indicator]
-        streams.setdefault(stream, []).append([indicator, INDICATORS[indicator]])
+        streams.setdefault(stream, []).append([indicator, _indicator_label(indicator, language)])
         values = figures.values[:, columns]
         months = values[1:]
         high_period, high_month = _high(values[0]), _high(months)
-        unit = STREAM_UNITS[stream]
+        unit = i18n.text(f"unit.{stream}", language)
         indicators[indicator] = {
             "stream": stream,
-            "label": html.escape(STREAM_LABELS[stream]),
+            "label": html.escape(i18n.text(stream, language)),
             "unit": unit,
             "values": [[_number(v) for v in row_] for row_ in values],
             "suppressed": figures.suppressed[:, columns].tolist(),
             "ticks": [maps.color_ticks(high_period if f == 0 else high_month) for f in range(len(values))],
-            "notes": [html.escape(maps.scale_note(row_, unit)) for row_ in values],
+            "notes": [html.escape(maps.scale_note(row_, unit, language)) for row_ in values],
             "layers": (layers or {}).get(indicator, []),
             "totals": [_number(v) for v in figures.totals],
             "titles": [html.escape(t) for t in figures.titles],
@@ -198,7 +208,9 @@ def payload(
         }
     return {
         "frames": [html.escape(n) for n in _frame_names(session, frames.months)],
-        "captions": _captions(frames.months),
+        "captions": _captions(frames.months, language),
+        "words": {name: i18n.text(f"export.{name}", language) for name in ("hidden", "play", "pause")}
+        | {"no_scale": i18n.text("key.no_scale", language)},
         "names": names,
         "callout": callout or [False] * len(names),
         "streams": streams,
@@ -240,27 +252,25 @@ def _shapes(session, geometry: str) -> tuple[gpd.GeoDataFrame, bool]:
 def _footer(session, streams: list[str], schematic: bool) -> str:
     """Sources and "as of" dates of ``streams``, the protection note, the map, the export."""
     view = session.view
+    language = view.language
+
+    def say(key: str) -> str:
+        return i18n.text(key, language)
+
     sources = views.provenance(view)
     lines = []
     shown = [s for s in dict.fromkeys(streams) if s in sources]
     if shown:
         text = "; ".join(
-            f"{STREAM_LABELS[s]}: {sources[s]['source']}, as of {sources[s]['as_of'] or 'unknown'}"
+            f"{say(s)}: {sources[s]['source']}, {say('as_of')} {sources[s]['as_of'] or say('export.unknown')}"
             for s in shown
         )
-        lines.append(f"<b>Sources</b>: {html.escape(text)}.")
-    lines.append(
-        html.escape(view.footnote) + " Each month shows exactly what the dashboard shows for that month."
-    )
-    lines.append(
-        "Map: schematic tiles, one equal hexagon per state (position and size are not geographic)."
-        if schematic
-        else "Map: OCHA COD-AB admin-1 boundaries."
-    )
-    lines.append(
-        f"Only aggregated, protected figures are in this file; no individual record. Exported by flowmon "
-        f"{__version__} on {dt.date.today():%d %B %Y}."
-    )
+        lines.append(f"<b>{html.escape(say('sources'))}</b>: {html.escape(text)}.")
+    lines.append(html.escape(f"{view.footnote} {say('export.each_month')}".strip()))
+    lines.append(html.escape(say("export.map_tiles" if schematic else "export.map_official")))
+    today = dt.date.today()
+    date = f"{today.day:02d} {i18n.month_name(pd.Period(today, 'M'), language)}"
+    lines.append(html.escape(say("export.only_aggregated").format(version=__version__, date=date)))
     return "<br>".join(lines)
 
 
@@ -316,7 +326,7 @@ def map_layers(session, frames: MapFrames, offices: pd.DataFrame, points: pd.Dat
             columns = maps.office_columns(offices.assign(open=is_open), maps.office_values(view), scale=scale)
             flow = maps.flow_lines(maps.displacement_flows(view), points, scale=scale)
             ret = maps.return_arrows(maps.return_flows(view), points, countries, scale=scale, bounds=bounds,
-                                     unit_px=unit_px)  # fmt: skip
+                                     unit_px=unit_px, language=view.language)  # fmt: skip
             entries.append({
                 "offices": {k: columns[k] for k in ("shown", "status", "fill")}
                 | {"size": [float(v) for v in columns["size"]]},
@@ -439,11 +449,11 @@ def _map(
     return fig, source, mapper, colorbar, office_source, layers
 
 
-def _key(scale: float, *, flows: bool, returns: bool, missing: list[str]) -> Div:
+def _key(scale: float, *, flows: bool, returns: bool, missing: list[str], language: str = "en") -> Div:
     """The map's key, as the dashboard's: offices, zero, the lines drawn, states without a boundary."""
     key = _text("key", 16 * scale, **{"line-height": "1.7"})
     key.text = maps.legend_html(closed=True, flows=flows, returns=returns, missing=missing,
-                                size=round(18 * scale))  # fmt: skip
+                                size=round(18 * scale), language=language)  # fmt: skip
     return key
 
 
@@ -460,7 +470,9 @@ def build(session, *, controls: bool = True, width: int | None = None, height: i
         raise ValueError(f"the map indicator {chosen!r} is not among the selected streams")
     shapes, schematic = _shapes(session, geometry)
     scale = (height or 1080) / 1080
-    names = [maps.wrap(name) for name in shapes["name_en"].astype(str)]
+    language = session.view.language
+    arabic = language == "ar"
+    names = [maps.wrap(name) for name in shapes["name_ar" if arabic else "name_en"].astype(str)]
     offices = office_positions(session, schematic)
     points = maps.label_points(shapes)
     bounds = unit_px = placed = None
@@ -500,16 +512,17 @@ def build(session, *, controls: bool = True, width: int | None = None, height: i
     title.sizing_mode = footer.sizing_mode = "stretch_width"
 
     side_width = round(440 * scale)
-    stream = Select(title="Stream", options=[[s, STREAM_LABELS[s]] for s in data["streams"]],
+    stream = Select(title=i18n.text("export.stream", language),
+                    options=[[s, i18n.text(s, language)] for s in data["streams"]],
                     value=first["stream"], name="stream", width=side_width - 20)  # fmt: skip
-    indicator = Select(title="Map shows", options=data["streams"][first["stream"]], value=chosen,
-                       name="indicator", width=side_width - 20)  # fmt: skip
+    indicator = Select(title=i18n.text("widget.indicator", language), value=chosen, name="indicator",
+                       options=data["streams"][first["stream"]], width=side_width - 20)  # fmt: skip
     frame = Slider(start=0, end=len(frames.months), value=0, step=1, title=None, show_value=False,
                    name="frame", width=side_width - 20)  # fmt: skip
-    previous = Button(label="◀ Previous", name="previous", width=100)
-    play = Toggle(label="▶ Play", name="play", width=90, button_type="primary")
-    following = Button(label="Next ▶", name="next", width=85)
-    whole = Button(label="Whole period", name="whole", width=110)
+    previous = Button(label=i18n.text("export.previous", language), name="previous", width=100)
+    play = Toggle(label=i18n.text("export.play", language), name="play", width=90, button_type="primary")
+    following = Button(label=i18n.text("export.next", language), name="next", width=85)
+    whole = Button(label=i18n.text("export.whole", language), name="whole", width=110)
 
     # The figures travel once, in a model every callback refers to (a string argument would be copied).
     figures = ColumnDataSource({"json": [json.dumps(data)]}, name="figures")
@@ -530,14 +543,16 @@ def build(session, *, controls: bool = True, width: int | None = None, height: i
     missing = [
         f"{name} ({pcode})"
         for pcode, name in zip(
-            session.dataset.states["pcode"], session.dataset.states["name_en"], strict=True
+            session.dataset.states["pcode"],
+            session.dataset.states["name_ar" if arabic else "name_en"],
+            strict=True,
         )
         if pcode in set(shapes.attrs.get("missing") or [])
     ]
     # The key names the lines this file can show: a picture's indicator only, a page's every indicator.
     shown = data["indicators"].values() if controls else [first]
     any_layer = {name: any(e[name]["x0"] for d in shown for e in d["layers"]) for name in ("flow", "ret")}
-    key = _key(scale, flows=any_layer["flow"], returns=any_layer["ret"], missing=missing)
+    key = _key(scale, flows=any_layer["flow"], returns=any_layer["ret"], missing=missing, language=language)
     side = [period, total, scale_note, key]
     if controls:
         side += [frame, row(previous, play, following, whole), stream, indicator]
@@ -545,12 +560,16 @@ def build(session, *, controls: bool = True, width: int | None = None, height: i
     if session.view.synthetic:
         emphasis = {"font-weight": "800", "letter-spacing": ".08em", "text-align": "center"}
         banner = _text("synthetic", 20 * scale, background="#b00020", color="#fff", padding="6px", **emphasis)
-        banner.text = f"{SYNTHETIC_LABEL} — generated by flowmon demo, not real cases"
+        banner.text = html.escape(i18n.text("synthetic", language))
         banner.sizing_mode = "stretch_width"
         parts.append(banner)
+    if arabic:  # right to left: the words, and the side panel on the map's left
+        for div in (title, period, total, scale_note, key, footer):
+            div.styles = {**div.styles, "direction": "rtl", "text-align": "right"}
+    panel = column(*side, width=side_width, sizing_mode="stretch_height")
     parts += [
         title,
-        row(fig, column(*side, width=side_width, sizing_mode="stretch_height"), sizing_mode="stretch_both"),
+        row(*([panel, fig] if arabic else [fig, panel]), sizing_mode="stretch_both"),
         footer,
     ]
     size = {"sizing_mode": "stretch_both"} if width is None else {"width": width, "height": height}

@@ -565,6 +565,7 @@ def return_arrows(
     unit_px: float | None = None,
     avoid: pd.DataFrame | None = None,
     land=None,
+    language: str = "en",
 ) -> hv.Overlay:
     """Returns leaving Sudan: arrows from the map towards each country of return, width by people.
 
@@ -577,6 +578,8 @@ def return_arrows(
     shown = returns[returns["value"].notna() & (returns["value"] > 0)]
     shown = shown.groupby("destination", observed=True, as_index=False)["value"].sum()
     shown = shown.merge(countries, left_on="destination", right_on="iso3")
+    names = zip(shown["iso3"], shown["name"], strict=True)
+    shown["name"] = [i18n.country_name(iso3, language, name) for iso3, name in names]
     xmin, xmax = points["x"].min(), points["x"].max()
     ymin, ymax = points["y"].min(), points["y"].max()
     cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
