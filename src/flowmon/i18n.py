@@ -417,6 +417,7 @@ CSV_HEADERS_AR = {
     "key": "الرمز",
     "name": "الاسم",
     "stream": "المسار",
+    "direction": "الاتجاه",
     "value": "القيمة",
     "suppressed": "محجوب",
     "start": "البداية",
