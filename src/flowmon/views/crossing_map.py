@@ -25,8 +25,9 @@ from flowmon.views.style import DIRECTION_COLORS, format_count
 POINT_COLUMNS = ["x", "y", "code", "name", "name_ar", "in", "out", "transit", "all", "shown", "size"]
 ARROW_COLUMNS = ["x0", "y0", "x1", "y1", "point", "people", "width"]
 ARROW_DIRECTIONS = ("out", "in")
-# Arrow length: degrees on official boundaries; a share of the tile spacing on tiles.
-ARROW_DEGREES = crossings.ARROW_DEGREES
+# Arrow length: degrees on official boundaries (short enough to stay inside the map's frame at the northern
+# border); a share of the tile spacing on tiles.
+ARROW_DEGREES = 0.8
 ARROW_TILES = 0.55
 
 
@@ -136,9 +137,8 @@ def arrow_layers(tables: dict[str, pd.DataFrame], *, scale: float = 1.0) -> list
     return layers
 
 
-def layers(view, *, schematic: bool, scale: float = 1.0) -> hv.Overlay:
-    """Everything crossings add to the map of ``view``: arrows under the points. Empty layers (with their
-    columns) when the view shows no crossings."""
+def layer_tables(view, *, schematic: bool, scale: float = 1.0) -> dict[str, pd.DataFrame]:
+    """The rows of every crossing layer (``LAYERS``), as the live map and the HTML export draw them."""
     placed = positions(schematic)
     if schematic:
         from flowmon.geo.tiles import tile_spacing
@@ -146,9 +146,24 @@ def layers(view, *, schematic: bool, scale: float = 1.0) -> hv.Overlay:
         length = ARROW_TILES * tile_spacing()
     else:
         length = ARROW_DEGREES
-    arrows = arrow_layers(arrow_tables(view, placed, length=length, scale=scale), scale=scale)
-    points = point_markers(point_table(view, placed, scale=scale), scale=scale)
-    return hv.Overlay([*arrows, points])
+    arrows = arrow_tables(view, placed, length=length, scale=scale)
+    tables = {}
+    for direction in ARROW_DIRECTIONS:
+        tables[f"cross_{direction}"] = arrows[direction]
+        tables[f"cross_{direction}_heads"] = _heads(arrows[direction])
+    tables["cross_points"] = point_table(view, placed, scale=scale)
+    return tables
+
+
+LAYERS = ("cross_out", "cross_out_heads", "cross_in", "cross_in_heads", "cross_points")
+
+
+def layers(view, *, schematic: bool, scale: float = 1.0) -> hv.Overlay:
+    """Everything crossings add to the map of ``view``: arrows under the points. Empty layers (with their
+    columns) when the view shows no crossings."""
+    tables = layer_tables(view, schematic=schematic, scale=scale)
+    arrows = arrow_layers({d: tables[f"cross_{d}"] for d in ARROW_DIRECTIONS}, scale=scale)
+    return hv.Overlay([*arrows, point_markers(tables["cross_points"], scale=scale)])
 
 
 def legend_html(view, *, words: dict[str, str], size: int = 14) -> str:
