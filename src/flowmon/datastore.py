@@ -163,6 +163,7 @@ class DataStore(param.Parameterized):
         self.operator_k = operator_k
         self.choices = viewdata.choices(dataset, operator_k)
         self._built = None
+        self._linking = False
         super().__init__(**params)
         self.param.period.objects = [p for kind in reversed(self.choices.periods) for p in
                                      reversed(self.choices.periods[kind])]  # fmt: skip
@@ -178,6 +179,17 @@ class DataStore(param.Parameterized):
         if self.stream and INDICATOR_STREAM[self.indicator] not in self.stream:
             first = next(s for s in STREAM_CHOICES if s in self.stream)
             self.indicator = next(i for i, s in INDICATOR_STREAM.items() if s == first)
+
+    @param.depends("stream", watch=True)
+    def _leave_crossings(self) -> None:
+        """Crossings switched off (no stream left, the map still on them): back to the case view, whose map
+        shows caseloads; point and direction, which select crossings only, go back to all."""
+        if self._linking:
+            return  # a link's filters were resolved together (flowmon.filters.resolve): kept as they are
+        if not self.stream and INDICATOR_STREAM[self.indicator] == schema.CROSSING:
+            self.indicator = self.param.indicator.default
+        if not self.filters.crossings and (self.point != ALL or self.direction != ALL):
+            self.param.update(point=ALL, direction=ALL)
 
     @param.depends("indicator", watch=True)
     def _follow_indicator(self) -> None:
@@ -226,9 +238,13 @@ class DataStore(param.Parameterized):
         values = {f.name: getattr(filters, f.name) for f in FIELDS}
         values["stream"] = list(values["stream"])
         values = {k: (ALL if v is None else v) for k, v in values.items()}
-        with param.parameterized.batch_call_watchers(self):
-            self.notices = notices
-            self.param.update(**values)
+        self._linking = True
+        try:
+            with param.parameterized.batch_call_watchers(self):
+                self.notices = notices
+                self.param.update(**values)
+        finally:
+            self._linking = False
 
     def office_labels(self) -> dict[str, str]:
         """``KRT · Khartoum``, marked when the office was closed for all or part of the period."""
