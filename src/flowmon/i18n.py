@@ -213,8 +213,7 @@ _TEXT = {
         "crossing.trend": "العابرون حسب {granularity} وحسب الاتجاه",
         "crossing.top_nationalities": "أكثر جنسيات العابرين ({direction})",
         "crossing.top_destinations": "أكثر الوجهات المقصودة ({direction})",
-        "crossing.no_data": "لا توجد تنقلات عبر الحدود في هذا المخزن: أدخل ملف رصد التدفق "
-        "(flowmon ingest crossings FILE).",
+        "crossing.no_data": "لا توجد تنقلات عبر الحدود في هذا المخزن: أدخل ملف تصدير من سجل رصد التدفق.",
         "crossing.points_key": "نقطة عبور (الحجم: عدد العابرين)",
         "crossing.arrows_key": "العبور إلى السودان ومنه (العرض: عدد الأشخاص)",
         "tab.crossing_nationality": "العبور: الجنسية",
