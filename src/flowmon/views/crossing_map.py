@@ -12,6 +12,7 @@ fanned out. Arrows start at the point and head towards the country across (out o
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 
@@ -33,6 +34,11 @@ ARROW_TILES = 0.55
 
 def positions(schematic: bool) -> pd.DataFrame:
     """``code, x, y, lon, lat`` of every crossing point as the map draws it."""
+    return _positions(schematic).copy()
+
+
+@functools.cache  # fixed reference geometry: worked out once per process, not per session and change
+def _positions(schematic: bool) -> pd.DataFrame:
     table = crossings.points()
     if not schematic:
         return table.assign(x=table["lon"], y=table["lat"])[["code", "x", "y", "lon", "lat"]]
