@@ -30,6 +30,26 @@ def wanted(view) -> bool:
     return view.filters.crossings
 
 
+class Lazy(View):
+    """A part drawn the first time the view shows crossings: a page without them carries none of its charts
+    (each chart is Bokeh models to build and send with every page)."""
+
+    def draw(self):
+        holder = pn.Column(sizing_mode="stretch_width", visible=False)
+
+        def follow(view) -> None:
+            if shows_crossings(view) and not holder.objects:
+                holder.objects = [self.content()]
+            holder.visible = shows_crossings(view)
+
+        follow(self.store.view)
+        self.store.param.watch(lambda event: follow(event.new), "view")
+        return holder
+
+    def content(self):
+        raise NotImplementedError
+
+
 class CrossingKpis(View):
     """In, out, net and the daily average, each with its change against the previous period."""
 
@@ -58,13 +78,11 @@ def direction_labels(language: str) -> dict[str, str]:
     return {d: i18n.text(f"direction.{d}", language) for d in crossings.MEASURES}
 
 
-class CrossingTrend(View):
+class CrossingTrend(Lazy):
     """People crossing per month, quarter or year, stacked by direction (in, out, transit)."""
 
-    def draw(self):
-        pane = chart(self.render, self.store.param.view)
-        pane.visible = self.store.param.view.rx().rx.pipe(shows_crossings)
-        return pane
+    def content(self):
+        return chart(self.render, self.store.param.view)
 
     def render(self, view):
         table = view.crossings["by_period"] if shows_crossings(view) else pd.DataFrame()
@@ -81,18 +99,16 @@ class CrossingTrend(View):
                             colors=colors, words=words)  # fmt: skip
 
 
-class CrossingBreakdowns(View):
+class CrossingBreakdowns(Lazy):
     """Top nationalities and top intended destinations of the people crossing, in the view's direction."""
 
-    def draw(self):
+    def content(self):
         view = self.store.param.view
-        tabs = pn.Tabs(
+        return pn.Tabs(
             (self.t("tab.crossing_nationality"), chart(lambda v: self.ranked(v, "nationality"), view)),
             (self.t("tab.crossing_destination"), chart(lambda v: self.ranked(v, "destination"), view)),
             dynamic=True, sizing_mode="stretch_width", styles=self.direction_styles(),
         )  # fmt: skip
-        tabs.visible = view.rx().rx.pipe(shows_crossings)
-        return tabs
 
     def ranked(self, view, column: str):
         direction = view.crossing_direction
@@ -116,10 +132,10 @@ class CrossingBreakdowns(View):
         return i18n.country_name(code, self.language, names.get(code, code))
 
 
-class CrossingTable(View):
+class CrossingTable(Lazy):
     """Every selected crossing point with its published figures by direction, and their CSV."""
 
-    def draw(self):
+    def content(self):
         options = {"index": False, "sizing_mode": "stretch_width", "text_align": "start",
                    "css_classes": ["fm-table"],
                    "stylesheets": [RTL_TABLE_CSS] if self.language == "ar" else []}  # fmt: skip
@@ -129,13 +145,11 @@ class CrossingTable(View):
             label=self.t("download_table").format(kind=self.t("download.point")), color="primary",
             variant="outline",
         )  # fmt: skip
-        column = pn.Column(
+        return pn.Column(
             pn.pane.Markdown(f"**{self.t('tab.by_point')}**"), download,
             pn.pane.DataFrame(pn.bind(self.shown, view), **options), sizing_mode="stretch_width",
             styles=self.direction_styles(),
         )  # fmt: skip
-        column.visible = view.rx().rx.pipe(shows_crossings)
-        return column
 
     def table(self, view=None) -> pd.DataFrame:
         """Exactly what the table shows (published figures): one row per point, a column per direction."""
