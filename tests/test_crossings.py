@@ -325,3 +325,124 @@ def test_demo_store_counts_quickly(demo_dir) -> None:
     kpis = published["kpis"].set_index("measure")["value"]
     assert kpis["out"] > 10 * kpis["in"]  # 2023: the war's outflows
     assert np.isfinite(published["card"].set_index("measure").at["daily average", "value"])
+
+
+# ------------------------------------------------------------------------------------------------ the view
+
+
+def _view(folder: Path, **filters):
+    from flowmon import viewdata
+    from flowmon.datastore import open_dataset
+
+    query = {"stream": ("crossing",), "indicator": "crossing", **filters}
+    return viewdata.build(open_dataset(folder), Filters(**query))
+
+
+def test_view_numbers_are_the_published_hand_counted_cells(fixture_store) -> None:
+    from conftest import published
+
+    table = _table(fixture_store)
+    may = table[table["date"].dt.to_period("M") == pd.Period("2024-05", "M")]
+    view = _view(fixture_store, period="2024-05")
+
+    def cell(rows) -> int:
+        return published(rows, "crossing", data_dir=fixture_store)
+
+    # Hand count (module docstring): 375 people in May 2024, 55 in, 260 out, 60 transit.
+    assert int(may["count"].sum()) == 375
+    kpis = view.crossings["kpis"].set_index("measure")["value"]
+    assert kpis["all"] == cell(may) and kpis["in"] == cell(may[may["direction"] == "in"])
+    assert view.kpi("crossing")["value"] == kpis["all"]  # the page's total is the "all" cell itself
+    card = view.crossings["card"].set_index("measure")["value"]
+    assert card["net"] == kpis["in"] - kpis["out"]
+    assert card["daily average"] == round(kpis["all"] / 31, 1)
+    # All three points (Argeen, Ashkeet, Wadi Halfa) lie in Northern (SD17): its state cell is all of May.
+    assert view.map_values().set_index("pcode").at["SD17", "value"] == cell(may)
+    assert (view.map_values().set_index("pcode").drop("SD17")["value"] == 0).all()
+    by_point = view.crossings["by_point"].set_index(["point", "direction"])["value"]
+    assert by_point[("ARG", "out")] == cell(may[may["point"] == "ARG"])  # 260, all out
+    assert by_point[("ASH", "in")] == cell(may[may["point"] == "ASH"])  # 55
+
+
+def test_point_and_direction_select_their_cells(fixture_store) -> None:
+    from conftest import published
+
+    table = _table(fixture_store)
+    may = table[table["date"].dt.to_period("M") == pd.Period("2024-05", "M")]
+    view = _view(fixture_store, period="2024-05", point="ARG", direction="out")
+    arg_out = may[(may["point"] == "ARG") & (may["direction"] == "out")]
+    assert int(arg_out["count"].sum()) == 260
+    assert view.kpi("crossing")["value"] == published(arg_out, "crossing", data_dir=fixture_store)
+    assert view.crossing_direction == "out"
+    assert view.crossings["by_point"]["point"].unique().tolist() == ["ARG"]
+    assert "Argeen" in view.title and "out of Sudan" in view.title
+    top = crossings.top(view.crossings["by_nationality"], "out")
+    assert top["nationality"].tolist() == ["SDN", "SSD"]  # 245 and 15 (published: 15 may move)
+
+
+def test_crossings_are_counted_only_when_the_view_shows_them(fixture_store) -> None:
+    from flowmon import viewdata
+    from flowmon.datastore import open_dataset
+
+    dataset = open_dataset(fixture_store)
+    assert "crossing" in dataset.streams_present
+    assert viewdata.build(dataset, Filters(period="2024-05")).crossings == {}
+    # The map on crossings shows them, whatever the streams.
+    assert viewdata.build(dataset, Filters(period="2024-05", indicator="crossing")).crossings
+
+
+def test_links_with_point_and_direction(fixture_store) -> None:
+    from flowmon import viewdata
+    from flowmon.datastore import open_dataset
+    from flowmon.filters import parse_query, resolve
+
+    choices = viewdata.choices(open_dataset(fixture_store))
+    filters, notices = resolve(
+        parse_query("?stream=crossing&point=ARG&direction=out&period=2024-05"), choices
+    )
+    assert (filters.point, filters.direction, filters.crossings) == ("ARG", "out", True) and not notices
+    assert Filters.from_query(filters.to_query()) == filters
+    filters, notices = resolve({"point": "ARG,ASH", "stream": "crossing"}, choices)
+    assert filters.point == "ARG" and notices == ["One point or all: showing ARG only."]
+    filters, notices = resolve({"point": "ARG", "direction": "in"}, choices)  # no crossings shown
+    assert filters.point is None and filters.direction is None and len(notices) == 2
+    with pytest.raises(ValueError, match="point: unknown value 'XXX'"):
+        resolve({"stream": "crossing", "point": "XXX"}, choices)
+    with pytest.raises(ValueError, match="direction: unknown value 'up'"):
+        resolve({"stream": "crossing", "direction": "up"}, choices)
+
+
+def test_a_viewer_limited_to_offices_sees_the_same_crossings(demo_dir) -> None:
+    """Crossings belong to no office and are not case records (DTM flow monitoring, as displacement): a
+    viewer limited to some offices sees them whole, with the same published numbers as everyone."""
+    from flowmon import viewdata
+    from flowmon.datastore import open_dataset
+
+    everyone = open_dataset(demo_dir)
+    scoped = everyone.scoped(("KRT",))
+    assert len(scoped.events) < len(everyone.events)
+    filters = Filters(period="2025", stream=("crossing",), indicator="crossing")
+    mine, all_of_it = viewdata.build(scoped, filters), viewdata.build(everyone, filters)
+    for name in ("card", "by_point", "by_state"):
+        pd.testing.assert_frame_equal(mine.crossings[name], all_of_it.crossings[name])
+
+
+def test_csv_export_has_the_crossing_tables_of_the_view(fixture_store, tmp_path) -> None:
+    from flowmon.export.csv import CROSSING_TABLES
+    from flowmon.export.view import session
+
+    exported = session(fixture_store, {"stream": "crossing", "period": "2024-05", "direction": "out"})
+    view = exported.view
+    argv = ["export", "csv", "--data-dir", str(fixture_store), "--stream", "crossing", "--period", "2024-05",
+            "--direction", "out", "--out", str(tmp_path / "c.csv")]  # fmt: skip
+    assert main(argv) == 0
+    rows = pd.read_csv(tmp_path / "c.csv", keep_default_na=False)
+    assert set(CROSSING_TABLES) <= set(rows["table"])
+    card = rows[rows["table"] == "crossing_card"].set_index("key")["value"].astype(float)
+    expected = view.crossings["card"].set_index("measure")["value"].astype(float)
+    assert card.to_dict() == expected.to_dict()
+    total = rows[(rows["table"] == "total") & (rows["stream"] == "crossing")]["value"].astype(int)
+    assert total.tolist() == [view.kpi("crossing")["value"]]
+    points = rows[rows["table"] == "crossing_point"]
+    assert set(points["direction"]) == set(crossings.MEASURES)
+    assert not {"record_key", "ckey"} & set(rows.columns)

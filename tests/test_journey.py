@@ -2,7 +2,8 @@
 
 After each click, choice or key press: no console error and no exception in the server's log; the map's
 values equal the state table's; each KPI, the map and the table equal the CSV export of the page's own URL;
-and reloading that URL gives the same numbers. Default, presentation mode, Arabic and official boundaries.
+and reloading that URL gives the same numbers; with cross-border movements, the crossing card and the points
+on the map equal the CSV too. Default, crossings, presentation mode, Arabic and official boundaries.
 """
 
 from __future__ import annotations
@@ -49,15 +50,25 @@ PAGE_JS = """() => {
       (tr) => Array.from(tr.querySelectorAll("th,td")).map((c) => c.textContent.trim()));
     return rows;
   };
-  const kpis = {};
+  const kpis = {}, crossing = {};
+  let points = null;  // the crossing points drawn on the map
+  for (const model of doc.all_models) {
+    const d = model.data;
+    if (d && d.code && d.shown && d.name_ar && d.transit) { points = d; }
+  }
   const visit = (root) => {  // the cards sit in shadow roots nested in shadow roots
     for (const card of root.querySelectorAll(".fm-kpi")) {
-      kpis[card.dataset.stream] = card.querySelector(".fm-kpi-value").textContent.trim();
+      const value = card.querySelector(".fm-kpi-value").textContent.trim();
+      if (card.dataset.measure) { crossing[card.dataset.measure] = value; }
+      else { kpis[card.dataset.stream] = value; }
     }
     for (const host of root.querySelectorAll("*")) { if (host.shadowRoot) visit(host.shadowRoot); }
   };
   visit(document);
-  return {map, tables: tables.map(parse).filter((t) => t.length && t[0].includes("pcode")), kpis};
+  const shownPoints = {};
+  if (points) { Array.from(points.code).forEach((c, i) => { shownPoints[c] = points.shown[i]; }); }
+  return {map, tables: tables.map(parse).filter((t) => t.length && t[0].includes("pcode")), kpis, crossing,
+          points: shownPoints};
 }"""
 
 # Where a state's label sits on the screen, to click it as a person would.
@@ -203,6 +214,8 @@ class Journey:
         table_name = "state_origin" if view.filters.indicator == "displacement_out" else "state"
         stream = view.filters.map_stream
         rows = csv[(csv["table"] == table_name) & (csv["stream"] == stream)]
+        if stream == "crossing":  # the crossings of each state's points, in the view's direction
+            rows = csv[(csv["table"] == "crossing_state") & (csv["direction"] == view.crossing_direction)]
         from_csv = {r.key: (None if pd.isna(r.value) else int(r.value)) for r in rows.itertuples()}
         assert drawn == from_csv, (label, "map vs CSV", shot)
         # The state table shows the same numbers as the map where it counts the same people.
@@ -218,13 +231,33 @@ class Journey:
         for stream_name, text in shown["kpis"].items():
             value = totals.get(stream_name)
             assert number(text) == (None if pd.isna(value) else int(value)), (label, stream_name, shot)
-        assert set(shown["kpis"]) == set(view.kpis["stream"]), (label, shot)
+        assert set(shown["kpis"]) == set(view.kpis["stream"]) - {"crossing"}, (label, shot)
+        self.check_crossings(label, shown, view, csv, shot)
         if reload_check:
             self.page.reload(wait_until="networkidle")
             self.settle()
             again = self.shown()
             assert again["map"] == shown["map"] and again["kpis"] == shown["kpis"], (label, "reload")
             assert again["tables"] == shown["tables"], (label, "reload tables")
+
+    def check_crossings(self, label: str, shown: dict, view, csv: pd.DataFrame, shot) -> None:
+        """The crossing card equals the CSV's card; the points on the map equal the CSV's points."""
+        if not view.crossings:
+            assert not shown["crossing"] and not shown["points"], (label, "crossings shown", shot)
+            return
+        card = csv[csv["table"] == "crossing_card"].set_index("key")["value"]
+        for measure, text in shown["crossing"].items():
+            expected = float(card[measure])
+            if measure == "daily average":
+                assert text == f"{expected:,.1f}", (label, measure, shot)
+            else:
+                assert signed(text) == expected, (label, measure, shot)
+        assert set(shown["crossing"]) == set(card.index), (label, shot)
+        rows = csv[(csv["table"] == "crossing_point") & (csv["direction"] == view.crossing_direction)]
+        from_csv = {r.key: int(r.value) for r in rows.itertuples()}
+        assert {code: number(text) for code, text in shown["points"].items()} == from_csv, (label, shot)
+        total = csv[(csv["table"] == "total") & (csv["stream"] == "crossing")]["value"]
+        assert total.astype(int).tolist() == [int(view.kpi("crossing")["value"])], (label, shot)
 
     # --- controls --------------------------------------------------------------------------------------
     def select(self, text: str, *, exact: bool = True) -> None:
@@ -245,6 +278,12 @@ class Journey:
         with self.page.expect_download(timeout=60_000) as info:
             self.button(name)
         return open(info.value.path(), "rb").read()
+
+
+def signed(text: str) -> int | None:
+    """ "+1,200" / "−300" (the card's net) -> 1200 / -300."""
+    value = number(text)
+    return -value if value is not None and text.strip().startswith(("−", "-")) else value
 
 
 def i18n_label(stream: str, language: str) -> str:
@@ -281,6 +320,28 @@ def test_every_control_in_the_default_view(serve, demo_dir, page, artifacts):
         journey.act("nationality", lambda: journey.select("Eritrea (ERI)"))
     journey.act("reset", lambda: journey.button("Reset filters"))
     assert urlsplit(page.url).query.startswith("period=")
+
+
+def test_crossing_stream_point_and_direction(serve, demo_dir, page, artifacts):
+    """Cross-border movements: chosen, a point, a direction; the card and the map's points against the CSV."""
+    served = serve(ENTRY_POINTS["script"], demo_dir)
+    journey = Journey(page, served, demo_dir, artifacts, "crossing")
+    journey.open("period=2025")
+    point_choice = page.locator("select", has=page.locator("option", has_text="All points")).first
+    assert not point_choice.is_visible()  # the crossing widgets wait for the stream
+    journey.act("stream crossings", lambda: journey.button("Cross-border movements"))
+    assert "stream=crossing" in page.url and "indicator=crossing" in page.url
+    assert point_choice.is_visible()
+    journey.act("point", lambda: journey.select("Adre crossing (ADR)"))
+    assert "point=ADR" in page.url and "Adre crossing" in page.locator(".fm-title").first.inner_text()
+    journey.act("direction", lambda: journey.button("out of Sudan"))
+    assert "direction=out" in page.url
+    journey.act("all points", lambda: journey.select("All points"))
+    journey.act("returns too", lambda: journey.button("AVRR returns"), reload_check=False)
+    journey.act("quarter", lambda: journey.select("2025-Q3"), reload_check=False)
+    journey.act("returns off", lambda: journey.button("AVRR returns"), reload_check=False)
+    journey.act("crossings off", lambda: journey.button("Cross-border movements"))
+    assert "crossing" not in page.url and "direction" not in page.url
 
 
 def test_clicking_the_map_and_clicking_again(serve, demo_dir, page, artifacts):

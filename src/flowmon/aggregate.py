@@ -60,7 +60,9 @@ _EVENT_FILTERS = ("offices", "states", "nationalities", "sexes", "age_groups", "
 
 def _vocabulary(name: str) -> tuple[str, ...]:
     if name == "streams":
-        return schema.ALL_STREAMS
+        # A view may select crossings, counted from their own table (flowmon.crossings): here they select
+        # no event and no flow, so a view of crossings alone counts nothing here.
+        return (*schema.ALL_STREAMS, schema.CROSSING)
     return schema.vocabulary(_FIELDS[name][1])
 
 

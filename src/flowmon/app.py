@@ -20,8 +20,9 @@ import pandas as pd
 import panel as pn
 import param
 
-from flowmon import access, access_log, i18n, parts, schema, store
+from flowmon import access, access_log, crossing_parts, crossings, i18n, parts, schema, store
 from flowmon.datastore import ALL, INDICATORS, DataStore, open_dataset
+from flowmon.filters import INDICATOR_STREAM, STREAM_CHOICES
 from flowmon.mapview import MapView
 from flowmon.parts import served
 from flowmon.views.cards import CARD_CSS
@@ -175,10 +176,12 @@ class Dashboard(pn.viewable.Viewer):
             store.param.office, **described, name=t("widget.office"), options=self._office_options(), **wide
         )
         store.param.watch(lambda *_: setattr(self.office_widget, "options", self._office_options()), "period")
+        streams = [s for s in STREAM_CHOICES if s != schema.CROSSING or self.has_crossings]
         self.stream_widget = pn.widgets.CheckButtonGroup.from_param(
             store.param.stream, **described, name=t("widget.streams"),
-            options={t(s): s for s in schema.ALL_STREAMS}, orientation="vertical", **outline,
+            options={t(s): s for s in streams}, orientation="vertical", **outline,
         )  # fmt: skip
+        self._build_crossing_widgets()
         self.nationality_widget = pn.widgets.Select.from_param(
             store.param.nationality,
             **described,
@@ -211,9 +214,10 @@ class Dashboard(pn.viewable.Viewer):
         )  # fmt: skip
         # A closed select shows only the chosen line, cut at the sidebar's width: a list box shows every
         # choice on a line of its own.
+        indicators = [i for i in INDICATORS if INDICATOR_STREAM[i] != schema.CROSSING or self.has_crossings]
         self.indicator_widget = pn.widgets.Select.from_param(
             store.param.indicator, **described, name=t("widget.indicator"),
-            options={t(f"choice.{i}"): i for i in INDICATORS}, size=len(INDICATORS), **wide,
+            options={t(f"choice.{i}"): i for i in indicators}, size=len(indicators), **wide,
         )  # fmt: skip
         geometries = {t("geometry.tiles"): "tiles"}
         if self.dataset.boundaries is not None:
@@ -243,12 +247,38 @@ class Dashboard(pn.viewable.Viewer):
         rtl = {"direction": "rtl", "font-family": parts.ARABIC_FONTS} if self.language == "ar" else {}
         self.controls = pn.Column(
             self.indicator_widget, *map_choice, self.period_widget, self.office_widget,
-            heading(t("widget.streams")), self.stream_widget, self.state_widget,
+            heading(t("widget.streams")), self.stream_widget, self.crossing_widgets, self.state_widget,
             self.nationality_widget, heading(t("widget.sex")), self.sex_widget,
             heading(t("widget.age_group")), self.age_widget, heading(t("widget.granularity")),
             self.granularity_widget, self.reset_button,
             heading(t("widget.export")), self.exports, heading(t("widget.language")), self.language_widget,
             self.present_widget, sizing_mode="stretch_width", styles=rtl,
+        )  # fmt: skip
+
+    @property
+    def has_crossings(self) -> bool:
+        """Whether the store holds cross-border movements (the stream is offered only then)."""
+        return schema.CROSSING in self.dataset.streams_present
+
+    def _build_crossing_widgets(self) -> None:
+        """Crossing point and direction: shown while the view shows crossings (they select nothing else)."""
+        store, t = self.store, self._t
+        name = "name_ar" if self.language == "ar" else "name"
+        points = crossings.points()
+        labels = points[name] + " (" + points["code"] + ")"
+        self.point_widget = pn.widgets.Select.from_param(
+            store.param.point, description=None, name=t("widget.point"), sizing_mode="stretch_width",
+            options={t("all.point"): ALL, **dict(zip(labels, points["code"], strict=True))},
+        )  # fmt: skip
+        self.direction_widget = pn.widgets.RadioButtonGroup.from_param(
+            store.param.direction, description=None, name=t("widget.direction"), color="primary",
+            variant="outline", sizing_mode="stretch_width",
+            options={t("all.direction"): ALL, **{t(f"direction.{d}"): d for d in schema.DIRECTIONS}},
+        )  # fmt: skip
+        self.crossing_widgets = pn.Column(
+            self.point_widget, pn.pane.Markdown(f"**{t('widget.direction')}**", margin=(0, 10)),
+            self.direction_widget, sizing_mode="stretch_width",
+            visible=store.param.view.rx().rx.pipe(crossing_parts.wanted),
         )  # fmt: skip
 
     def reset(self) -> None:
@@ -358,6 +388,10 @@ class Dashboard(pn.viewable.Viewer):
         self.breakdowns = parts.Breakdowns(**common)
         self.tables = parts.Tables(**common)
         self.footer = parts.Footer(**common)
+        self.crossing_kpis = crossing_parts.CrossingKpis(**common)
+        self.crossing_trend = crossing_parts.CrossingTrend(**common)
+        self.crossing_breakdowns = crossing_parts.CrossingBreakdowns(**common)
+        self.crossing_table = crossing_parts.CrossingTable(**common)
         self.player = parts.Player(**common)
 
     # --- layout ---------------------------------------------------------------------------------------
@@ -369,14 +403,16 @@ class Dashboard(pn.viewable.Viewer):
 
     def main_area(self) -> pn.Column:
         # Displacement alone has no cases to chart: the trend and breakdowns step aside (parts.has_cases).
-        right = pn.Column(self.kpis, self.trend, self.breakdowns, sizing_mode="stretch_width")
+        right = pn.Column(self.kpis, self.crossing_kpis, self.trend, self.crossing_trend, self.breakdowns,
+                          self.crossing_breakdowns, sizing_mode="stretch_width")  # fmt: skip
         # Right to left: the map moves to the right, where an Arabic reader starts.
         columns = [pn.Column(self.map, sizing_mode="stretch_width"), right][
             :: -1 if self.language == "ar" else 1
         ]
         top = pn.Row(*columns, sizing_mode="stretch_width")
         return pn.Column(
-            *self._synthetic_banner(), self.title, self.message, top, self.tables, self.footer,
+            *self._synthetic_banner(), self.title, self.message, top, self.tables, self.crossing_table,
+            self.footer,
             sizing_mode="stretch_width",
         )  # fmt: skip
 
@@ -385,7 +421,7 @@ class Dashboard(pn.viewable.Viewer):
         aspect in whatever space is left, its key under it, the month player and large KPIs beside it, the
         footnote and sources at the bottom."""
         side = pn.Column(
-            self.player, self.indicator_widget, self.kpis,
+            self.player, self.indicator_widget, self.kpis, self.crossing_kpis,
             pn.Row(self.language_widget, self.present_widget, sizing_mode="stretch_width"),
             css_classes=["fm-present-side"], sizing_mode="stretch_height", width=500, min_width=360,
         )  # fmt: skip

@@ -3,12 +3,15 @@
 The core benchmark (this module): on a synthetic store of each size (``flowmon demo``, written to a temporary
 folder and opened as the server opens it, ``datastore.open_dataset``), a realistic sequence of filter changes
 (calendar periods, an office, streams, a state, a nationality, sex, age, the period player stepping month by
-month, ...) is applied, and each change is timed from the new ``Filters`` to ``viewdata.build`` returning the
-``ViewData`` snapshot: every table counted and protected, KPIs, title, notices, footnote, provenance. The
-floor is the same counting done by bare pandas (boolean masks and ``groupby``, no zero-filling, no protection,
-no words) on the same prepared tables, in the same run. Peak memory is the tables' own size plus the largest
-working memory of one filter change among the widest selections (``tracemalloc``, in a separate pass, since
-tracing slows everything down).
+month, cross-border movements by point and direction, ...) is applied, and each change is timed from the new
+``Filters`` to ``viewdata.build`` returning the ``ViewData`` snapshot: every table counted and protected,
+KPIs, title, notices, footnote, provenance. The floor is the same counting done by bare pandas (boolean masks
+and ``groupby``, no zero-filling, no protection, no words) on the same prepared tables, in the same run. Peak
+memory is the tables' own size plus the largest working memory of one filter change among the widest
+selections (``tracemalloc``, in a separate pass, since tracing slows everything down).
+
+Crossings are counted only by the views that show them (``stream=crossing``): their steps pay for them, the
+others do not; their floor is the same counting of the crossings table by pandas (``floor_crossings``).
 
 The served benchmarks have modules of their own, run from the same command: ``--browser``
 (``flowmon.bench_browser``: a page in headless Chromium), ``--soak`` (``flowmon.bench_soak``: memory over
@@ -32,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from flowmon import aggregate, viewdata
-from flowmon.filters import Filters
+from flowmon.filters import Filters, period_span
 from flowmon.store import write_text_atomic
 
 ENGINE = "pandas: categorical codes + numpy bincount"
@@ -82,6 +85,15 @@ def filter_sequence(dataset) -> list[Filters]:
     ]
     # The period player: one month at a time through the year.
     steps += [Filters(period=month) for month in periods["month"] if month.startswith(year)]
+    if dataset.crossings is not None and not dataset.crossings.empty:
+        crossing = {"stream": ("crossing",), "indicator": "crossing"}
+        steps += [
+            Filters(period=year, **crossing),
+            Filters(period=quarter, **crossing),
+            Filters(period=year, point="ARG", **crossing),
+            Filters(period=year, direction="out", **crossing),
+            Filters(period=year, state="SD12", direction="in", **crossing),
+        ]
     steps += [
         Filters(period=year, stream=("displacement",), indicator="displacement_in"),
         Filters(period=year, stream=("displacement",), state="SD01", indicator="displacement_out"),
@@ -154,6 +166,43 @@ def floor_aggregates(
     return out
 
 
+def floor_crossings(crossings: pd.DataFrame, f: Filters) -> dict[str, pd.Series]:
+    """The counting of ``flowmon.crossings.count`` done the plain pandas way (prepared table, a ``month``
+    column): totals now and before by direction, by point, state, period, nationality, origin, destination."""
+    from flowmon import crossings as cross
+
+    if not f.crossings or not f.period or crossings.empty:
+        return {}
+    mask = pd.Series(True, index=crossings.index)
+    for column in ("nationality", "sex", "age_group", "point", "direction"):
+        value = getattr(f, column)
+        if value:
+            mask &= crossings[column] == value
+    if f.state:
+        points = cross.points()
+        mask &= crossings["point"].isin(points.loc[points["state_pcode"] == f.state, "code"])
+    start, end = (p.ordinal for p in period_span(f.period))
+    length = end - start + 1
+    month = crossings["month"]
+    rows = crossings[mask & month.between(start, end)]
+    states = rows["point"].astype(str).map(cross.points().set_index("code")["state_pcode"])
+    period = rows["month"] if f.freq == "M" else aggregate.period_ordinals(rows["month"].to_numpy(), f.freq)
+
+    def total(keys) -> pd.Series:
+        return rows.groupby(keys, observed=True)["count"].sum()
+
+    return {
+        "kpis": total("direction"),
+        "previous": crossings[mask & month.between(start - length, start - 1)]
+        .groupby("direction", observed=True)["count"]
+        .sum(),
+        "by_point": total(["point", "direction"]),
+        "by_state": rows.groupby([states, rows["direction"]], observed=True)["count"].sum(),
+        "by_period": rows.groupby([period, rows["direction"]], observed=True)["count"].sum(),
+        **{f"by_{c}": total([c, "direction"]) for c in ("nationality", "origin", "destination")},
+    }
+
+
 # ---------------------------------------------------------------------------------------------- measuring
 
 
@@ -193,14 +242,14 @@ def _table_mb(*tables: pd.DataFrame | None) -> float:
 
 def measure(dataset, repeat: int = 3) -> dict[str, float | int]:
     """One store: median and p95 of ``viewdata.build``, the floor's median, their ratio, peak memory."""
-    events, flows = dataset.events, dataset.flows
+    events, flows, crossings = dataset.events, dataset.flows, dataset.crossings
     filters = filter_sequence(dataset)
 
     def views(f: Filters) -> object:
         return viewdata.build(dataset, f)
 
     def floor(f: Filters) -> object:
-        return floor_aggregates(events, flows, viewdata.selection(f), f.freq)
+        return floor_aggregates(events, flows, viewdata.selection(f), f.freq), floor_crossings(crossings, f)
 
     times, cpu = _times_ms(views, filters, repeat)
     floor_times, floor_cpu = _times_ms(floor, filters, repeat)
@@ -217,7 +266,9 @@ def measure(dataset, repeat: int = 3) -> dict[str, float | int]:
         "floor_median_ms": round(floor_median, 1),
         "ratio": round(median / floor_median, 2),
         # The widest selections (the default year, then a whole year) need the most working memory.
-        "peak_memory_mb": round(_table_mb(events, flows) + _peak_working_mb(views, filters[:3]), 1),
+        "peak_memory_mb": round(
+            _table_mb(events, flows, crossings) + _peak_working_mb(views, filters[:3]), 1
+        ),
     }
 
 

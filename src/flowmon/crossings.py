@@ -30,7 +30,8 @@ STREAM = schema.CROSSING
 DIRECTIONS = schema.DIRECTIONS
 ALL = "all"  # the direction of a cell that counts every direction together (a cell of its own)
 MEASURES = (*DIRECTIONS, ALL)
-TABLES = ("kpis", "by_point", "by_direction", "by_period", "by_nationality", "by_origin", "by_destination")
+TABLES = ("kpis", "by_point", "by_state", "by_direction", "by_period", "by_nationality", "by_origin",
+          "by_destination")  # fmt: skip
 FREQS = aggregate.FREQS
 
 
@@ -247,7 +248,9 @@ def count(
 
     ``kpis``: ``stream, measure, value, ckey, days, previous, previous_ckey, previous_days, change,
     change_pct`` for measure in, out, transit and all. ``by_point``: ``point, direction, value, ckey``
-    for every selected point and direction (in, out, transit, all), zeros included. ``by_direction``:
+    for every selected point and direction (in, out, transit, all), zeros included. ``by_state``:
+    ``state_pcode, direction, value, ckey``: people crossing at the points of each state (cells of their own,
+    for the map's colours), every state. ``by_direction``:
     ``direction, value, ckey``. ``by_period``: ``period, direction, value, ckey`` for every period of the
     window at ``freq`` (the filters' granularity by default). ``by_nationality``, ``by_origin``,
     ``by_destination``: ``<column>, direction, value, ckey``, only values with someone. ``window``:
@@ -272,6 +275,8 @@ def count(
     by_point = _with_all(rows, "point", schema.point_codes(), nonzero=False)
     by_point = by_point[by_point["point"].isin(chosen_points)].reset_index(drop=True)
     kpis = _kpis(crossings, base, span)
+    states = points().set_index("code")["state_pcode"]
+    in_state = rows.assign(state_pcode=rows["point"].astype("object").map(states))
     empty_period = pd.DataFrame(
         {"period": pd.Series(dtype="datetime64[ns]"), "direction": pd.Series(dtype=object),
          "value": pd.Series(dtype=np.int64), "ckey": pd.Series(dtype=np.int16), "stream": STREAM}
@@ -280,6 +285,7 @@ def count(
         "window": pd.DataFrame([span] if span else [], columns=["start", "end"]),
         "kpis": kpis,
         "by_point": by_point,
+        "by_state": _with_all(in_state, "state_pcode", schema.STATE_PCODES, nonzero=False),
         "by_direction": kpis.loc[kpis["measure"] != ALL, ["stream", "measure", "value", "ckey"]]
         .rename(columns={"measure": "direction"})
         .reset_index(drop=True),

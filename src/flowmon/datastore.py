@@ -20,7 +20,7 @@ import panel as pn
 import param
 
 from flowmon import aggregate, geo, schema, store, viewdata
-from flowmon.filters import FIELDS, INDICATOR_STREAM, Filters, resolve
+from flowmon.filters import FIELDS, INDICATOR_STREAM, STREAM_CHOICES, Filters, resolve
 
 INDICATORS = {
     "caseload": "MRRC caseload by state of registration",
@@ -28,6 +28,7 @@ INDICATORS = {
     "referral": "Trafficking referrals by state of identification",
     "displacement_in": "People displaced into the state",
     "displacement_out": "People displaced from the state",
+    "crossing": "People crossing at border points in the state",
 }
 
 
@@ -46,6 +47,9 @@ class Dataset:
     boundaries: gpd.GeoDataFrame | None
     countries: pd.DataFrame
     outlines: gpd.GeoDataFrame | None
+    # Cross-border movements (flowmon.crossings): counts at border points, kept whole for a viewer limited
+    # to some offices, as DTM displacement is (they belong to no office and are not case records).
+    crossings: pd.DataFrame = field(default_factory=lambda: schema.empty("crossings"))
     _scopes: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -58,11 +62,13 @@ class Dataset:
         present = set(self.events["stream"].astype(str).unique())
         if not self.flows.empty:
             present.add(schema.DISPLACEMENT)
-        return tuple(s for s in schema.ALL_STREAMS if s in present)
+        if not self.crossings.empty:
+            present.add(schema.CROSSING)
+        return tuple(s for s in STREAM_CHOICES if s in present)
 
     @property
     def empty(self) -> bool:
-        return self.events.empty and self.flows.empty
+        return self.events.empty and self.flows.empty and self.crossings.empty
 
     def scoped(self, offices: tuple[str, ...] | None) -> Dataset:
         """The dataset a viewer limited to ``offices`` may see (itself when None), shared by sessions."""
@@ -80,8 +86,8 @@ class Dataset:
         return self.manifest.get("sources", [])
 
 
-def _months(events: pd.DataFrame, flows: pd.DataFrame) -> tuple[str, ...]:
-    dates = pd.concat([events["date"], flows["period"]])
+def _months(events: pd.DataFrame, flows: pd.DataFrame, crossings: pd.DataFrame) -> tuple[str, ...]:
+    dates = pd.concat([events["date"], flows["period"], crossings["date"]])
     if dates.empty:
         return ()
     span = pd.period_range(dates.min().to_period("M"), dates.max().to_period("M"), freq="M")
@@ -100,18 +106,20 @@ def _read(data_dir: str, stamp: tuple[float, ...]) -> Dataset:
     tables = store.load(folder)
     events = aggregate.prepare(tables["events"])
     flows = aggregate.prepare(tables["flows"])
+    crossings = aggregate.prepare(tables["crossings"])
     return Dataset(
         data_dir=folder,
         events=events,
         flows=flows,
         manifest=store.read_manifest(folder),
-        months=_months(events, flows),
+        months=_months(events, flows, crossings),
         states=geo.states(),
         offices=geo.offices(),
         tiles=geo.tiles(),
         boundaries=geo.boundaries(folder),
         countries=geo.countries(),
         outlines=geo.neighbour_outlines(),
+        crossings=crossings,
     )
 
 
@@ -134,11 +142,13 @@ class DataStore(param.Parameterized):
 
     period = param.Selector(default=None, objects=[], allow_None=True, doc="Calendar period")
     office = param.Selector(default=ALL, objects=[ALL], doc="One office, or all")
-    stream = param.ListSelector(default=[], objects=list(schema.ALL_STREAMS), doc="Streams (none: all)")
+    stream = param.ListSelector(default=[], objects=list(STREAM_CHOICES), doc="Streams (none: all)")
     state = param.Selector(default=ALL, objects=[ALL, *schema.STATE_PCODES], doc="One state, or all")
     nationality = param.Selector(default=ALL, objects=[ALL], doc="One nationality, or all")
     sex = param.Selector(default=ALL, objects=[ALL, *schema.SEXES], doc="Sex")
     age_group = param.Selector(default=ALL, objects=[ALL, *schema.AGE_GROUPS], doc="Age group")
+    point = param.Selector(default=ALL, objects=[ALL, *schema.point_codes()], doc="One crossing point")
+    direction = param.Selector(default=ALL, objects=[ALL, *schema.DIRECTIONS], doc="Crossing direction")
     granularity = param.Selector(default="month", objects=["month", "quarter", "year"], doc="Trend by")
     indicator = param.Selector(default="caseload", objects=list(INDICATOR_STREAM), doc="Map shows")
 
@@ -153,6 +163,7 @@ class DataStore(param.Parameterized):
         self.operator_k = operator_k
         self.choices = viewdata.choices(dataset, operator_k)
         self._built = None
+        self._linking = False
         super().__init__(**params)
         self.param.period.objects = [p for kind in reversed(self.choices.periods) for p in
                                      reversed(self.choices.periods[kind])]  # fmt: skip
@@ -166,8 +177,19 @@ class DataStore(param.Parameterized):
     def _follow_streams(self) -> None:
         """The map shows a selected stream: when its stream is deselected, it moves to the first one left."""
         if self.stream and INDICATOR_STREAM[self.indicator] not in self.stream:
-            first = next(s for s in schema.ALL_STREAMS if s in self.stream)
+            first = next(s for s in STREAM_CHOICES if s in self.stream)
             self.indicator = next(i for i, s in INDICATOR_STREAM.items() if s == first)
+
+    @param.depends("stream", watch=True)
+    def _leave_crossings(self) -> None:
+        """Crossings switched off (no stream left, the map still on them): back to the case view, whose map
+        shows caseloads; point and direction, which select crossings only, go back to all."""
+        if self._linking:
+            return  # a link's filters were resolved together (flowmon.filters.resolve): kept as they are
+        if not self.stream and INDICATOR_STREAM[self.indicator] == schema.CROSSING:
+            self.indicator = self.param.indicator.default
+        if not self.filters.crossings and (self.point != ALL or self.direction != ALL):
+            self.param.update(point=ALL, direction=ALL)
 
     @param.depends("indicator", watch=True)
     def _follow_indicator(self) -> None:
@@ -216,9 +238,13 @@ class DataStore(param.Parameterized):
         values = {f.name: getattr(filters, f.name) for f in FIELDS}
         values["stream"] = list(values["stream"])
         values = {k: (ALL if v is None else v) for k, v in values.items()}
-        with param.parameterized.batch_call_watchers(self):
-            self.notices = notices
-            self.param.update(**values)
+        self._linking = True
+        try:
+            with param.parameterized.batch_call_watchers(self):
+                self.notices = notices
+                self.param.update(**values)
+        finally:
+            self._linking = False
 
     def office_labels(self) -> dict[str, str]:
         """``KRT · Khartoum``, marked when the office was closed for all or part of the period."""

@@ -5,11 +5,17 @@ table (``FIELDS``) is the only list of filter names: the URL, the widgets, the C
 derive from it.
 
 The query space is bounded on purpose (see the README's privacy section): a period is one calendar month,
-quarter, half-year or year, never an arbitrary range of months, and office, state, nationality, sex and age
-group are each one value or all. Any two allowed views then differ by whole calendar periods or whole groups,
-so averaging many differences cannot wear the protection's noise away (a month could otherwise be isolated by
-dozens of pairs of ranges, a nationality by "all" minus "all but one"). Old links with ``start``/``end`` or
-several values are mapped to the nearest allowed view, with a notice that says so (``resolve``).
+quarter, half-year or year, never an arbitrary range of months, and office, state, nationality, sex, age
+group, crossing point and direction are each one value or all. Any two allowed views then differ by whole
+calendar periods or whole groups, so averaging many differences cannot wear the protection's noise away (a
+month could otherwise be isolated by dozens of pairs of ranges, a nationality by "all" minus "all but one").
+Old links with ``start``/``end`` or several values are mapped to the nearest allowed view, with a notice
+that says so (``resolve``).
+
+Cross-border movements (``stream=crossing``, ``flowmon.crossings``) are a stream a viewer opts into: "all
+streams" (no ``stream``) stays the case streams and displacement, as every link made before crossings
+existed meant. ``point`` and ``direction`` select crossings only, so they are kept only when crossings are
+shown.
 """
 
 from __future__ import annotations
@@ -34,8 +40,13 @@ INDICATOR_STREAM = {
     "referral": "referral",
     "displacement_in": "displacement",
     "displacement_out": "displacement",
+    "crossing": schema.CROSSING,
 }
 INDICATORS = tuple(INDICATOR_STREAM)
+# Every stream a view may select; "all" (none selected) is ``schema.ALL_STREAMS``, without crossings.
+STREAM_CHOICES = (*schema.ALL_STREAMS, schema.CROSSING)
+# Filters of the crossings table only (``flowmon.crossings``), not of events or flows.
+CROSSING_NAMES = ("point", "direction")
 
 _PERIOD_TEXT = {
     "month": re.compile(r"^(\d{4})-(\d{2})$"),
@@ -58,11 +69,18 @@ class Field:
 FIELDS: tuple[Field, ...] = (
     Field("period", None, help="a month (2025-07), quarter (2025-Q3), half-year (2025-H1) or year (2025)"),
     Field("office", "office", help="one office code (KRT) or all"),
-    Field("stream", "stream", several=True, help="streams, comma-separated (return,referral) or all"),
+    Field(
+        "stream",
+        "stream",
+        several=True,
+        help="streams, comma-separated (return,referral; crossing: cross-border movements) or all",
+    ),
     Field("state", "state_pcode", help="one state pcode (SD01) or all"),
     Field("nationality", "nationality", help="one nationality (ISO3: ERI) or all"),
     Field("sex", "sex", help="female, male, unknown or all"),
     Field("age_group", "age_group", help="0-17, 18-59, 60+, unknown or all"),
+    Field("point", "point", help="one crossing point code (ARG) or all; with stream=crossing"),
+    Field("direction", "direction", help="in, out, transit or all; with stream=crossing"),
     Field("granularity", None, help="the trend by month, quarter or year"),
     Field("indicator", None, help="what the map shows: " + ", ".join(INDICATORS)),
 )
@@ -156,6 +174,8 @@ class Filters:
     nationality: str | None = None
     sex: str | None = None
     age_group: str | None = None
+    point: str | None = None
+    direction: str | None = None
     granularity: str = "month"
     indicator: str = "caseload"
 
@@ -163,8 +183,8 @@ class Filters:
         if self.period is not None:
             period_span(self.period)  # raises on a malformed period
         streams = (self.stream,) if isinstance(self.stream, str) else tuple(self.stream or ())
-        _check("stream", streams, schema.ALL_STREAMS)
-        object.__setattr__(self, "stream", tuple(s for s in schema.ALL_STREAMS if s in streams))
+        _check("stream", streams, STREAM_CHOICES)
+        object.__setattr__(self, "stream", tuple(s for s in STREAM_CHOICES if s in streams))
         for f in FIELDS:
             if f.column and not f.several:
                 value = getattr(self, f.name)
@@ -219,12 +239,25 @@ class Filters:
         return GRANULARITIES[self.granularity]
 
     def streams(self) -> tuple[str, ...]:
-        """The selected streams (all when none is), in canonical order."""
-        return self.stream or schema.ALL_STREAMS
+        """The selected streams (all but crossings when none is), in canonical order; crossings also when
+        the map shows them."""
+        chosen = self.stream or schema.ALL_STREAMS
+        if self.map_stream == schema.CROSSING and schema.CROSSING not in chosen:
+            chosen = (*chosen, schema.CROSSING)
+        return chosen
+
+    @property
+    def crossings(self) -> bool:
+        """Whether the view shows cross-border movements."""
+        return schema.CROSSING in self.streams()
+
+    def case_streams(self) -> tuple[str, ...]:
+        """The streams of events and flows the view selects (``flowmon.aggregate``'s), crossings apart."""
+        return tuple(s for s in self.streams() if s != schema.CROSSING)
 
 
 def _vocabulary(column: str) -> tuple[str, ...]:
-    return schema.ALL_STREAMS if column == "stream" else schema.vocabulary(column)
+    return STREAM_CHOICES if column == "stream" else schema.vocabulary(column)
 
 
 def _check(name: str, values: tuple[str, ...], allowed: tuple[str, ...]) -> None:
@@ -316,6 +349,13 @@ def resolve(query: Mapping[str, str | Iterable[str]], choices: Choices) -> tuple
             f"Nationality {filters.nationality} is not offered (too few records to show safely): showing all."
         )
         filters = filters.replace(nationality=None)
+    for name in CROSSING_NAMES:
+        value = getattr(filters, name)
+        if value is not None and not filters.crossings:
+            notices.append(
+                f"{name.capitalize()} {value} selects cross-border movements only (stream=crossing): ignored."
+            )
+            filters = filters.replace(**{name: None})
     if filters.office is not None and choices.offices and filters.office not in choices.offices:
         notices.append(f"Office {filters.office} is not among the offices you may see: showing all of yours.")
         filters = filters.replace(office=None)

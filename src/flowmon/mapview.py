@@ -18,6 +18,7 @@ from holoviews.plotting.bokeh.util import multi_polygons_data
 
 from flowmon import geo, i18n
 from flowmon.datastore import ALL, DataStore
+from flowmon.views import crossing_map
 from flowmon.views import map as maps
 from flowmon.views.style import HIGH_CONTRAST, SEQUENTIAL
 
@@ -29,6 +30,8 @@ LABEL_PX_SMALLEST = 9
 # Pixels per degree of official boundaries at 1920x1080 in presentation mode: the size type and office
 # markers are designed for, and scaled from on smaller screens.
 PRESENT_UNIT_PX = 45.0
+# What is drawn over the states, rewritten whole on each change: displacement, returns, crossings.
+FLOW_LAYERS = ("flow", "return", "crossing")
 # HoloViews copies a column that a style option is mapped to under the option's name.
 _STYLE_COPIES = {"color": "value", "line_width": "width", "fill_color": "fill", "text_color": "ink"}
 
@@ -131,7 +134,12 @@ class MapView(pn.viewable.Viewer):
             missing=self.missing_names(),
             size=20 if self.present else 14,
             language=self.language,
-        )
+        ) + self._crossing_legend(view)
+
+    def _crossing_legend(self, view) -> str:
+        words = {"points": i18n.text("crossing.points_key", self.language),
+                 "arrows": i18n.text("crossing.arrows_key", self.language)}  # fmt: skip
+        return crossing_map.legend_html(view, words=words, size=20 if self.present else 14)
 
     def office_positions(self) -> pd.DataFrame:
         offices = self.store.dataset.offices.copy()
@@ -362,18 +370,19 @@ class MapView(pn.viewable.Viewer):
     def _unit(self) -> str:
         return i18n.text(f"unit.{self.store.view.filters.map_stream}", self.language)
 
-    def _flow_elements(self, view) -> tuple[hv.Overlay, hv.Overlay]:
+    def _flow_elements(self, view) -> tuple[hv.Overlay, hv.Overlay, hv.Overlay]:
         displacement = maps.flow_lines(self._displacement(view), self._points, scale=self._scale)
         returns = maps.return_arrows(
             self._returns(view), self._points, self.store.dataset.countries, scale=self._scale,
             bounds=self._visible_bounds(), unit_px=self._unit_px(), avoid=self._placed, land=self._land,
             language=self.language,
         )  # fmt: skip
-        return displacement, returns
+        crossing = crossing_map.layers(view, schematic=self.geometry == "tiles", scale=self._scale)
+        return displacement, returns, crossing
 
     def _flow_layers(self, view) -> hv.Overlay:
         layers = []
-        for name, element in zip(("flow", "return"), self._flow_elements(view), strict=True):
+        for name, element in zip(FLOW_LAYERS, self._flow_elements(view), strict=True):
             for i, layer in enumerate(element):
                 layers.append(layer.opts(hooks=[self._capture(f"{name}{i}")]))
         return hv.Overlay(layers)
@@ -423,7 +432,7 @@ class MapView(pn.viewable.Viewer):
         )
         for handles in self._handles.get("offices", []):
             write_columns(handles["source"], offices)
-        for name, element in zip(("flow", "return"), self._flow_elements(view), strict=True):
+        for name, element in zip(FLOW_LAYERS, self._flow_elements(view), strict=True):
             for i, layer in enumerate(element):
                 data = element_columns(layer)
                 for handles in self._handles.get(f"{name}{i}", []):

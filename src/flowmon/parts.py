@@ -121,12 +121,13 @@ class Kpis(View):
                             min_height=120)  # fmt: skip
 
     def render(self, view) -> str:
-        if view.kpis.empty:
+        kpis = view.kpis[view.kpis["stream"] != schema.CROSSING]  # crossings have a card of their own
+        if kpis.empty:
             return ""
         units = {s: self.t(f"unit.{s}") for s in schema.ALL_STREAMS}
         previous = f"{self.t('change_vs')} {view.previous}" if view.previous else self.t("change_vs_previous")
         no_comparison = self.t("partial_no_change") if view.partial else self.t("no_previous")
-        cards = kpi_cards(view.kpis, labels=self.stream_labels(), units=units,
+        cards = kpi_cards(kpis, labels=self.stream_labels(), units=units,
                           direction=i18n.direction(self.language), previous=previous,
                           no_comparison=no_comparison, words=self.change_words())  # fmt: skip
         return f'<div class="fm-present">{cards}</div>' if self.present else cards
@@ -155,8 +156,9 @@ def trqn_counts(data_dir: str, period: str | None) -> dict:
 
 
 def has_cases(view) -> bool:
-    """Whether the view's streams include a case stream (displacement alone has no cases to chart)."""
-    return any(s != schema.DISPLACEMENT for s in view.filters.streams())
+    """Whether the view's streams include a case stream (displacement or crossings alone have no cases to
+    chart)."""
+    return any(s in schema.STREAMS for s in view.filters.streams())
 
 
 def chart(function, view_param) -> pn.pane.HoloViews:

@@ -5,6 +5,10 @@ protection ``flowmon.privacy``'s, and the words come from ``flowmon.i18n``; the 
 PNG exports and the notebooks only draw a ``ViewData``, so the same filters give the same numbers
 everywhere. Nothing here or downstream adds published numbers up: a total that is shown is a counted,
 protected cell of its own.
+
+Cross-border movements are counted only when the view shows them (``Filters.crossings``: about 0.1 s on the
+demo store, which a view of the case streams should not pay): ``crossings`` holds the published tables of
+``flowmon.crossings.publish`` and ``kpis`` a ``crossing`` row (every direction: its own cell).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from flowmon import aggregate, i18n, privacy, schema
+from flowmon import aggregate, crossings, i18n, privacy, schema
 from flowmon.filters import INDICATOR_STREAM, Choices, Filters, period_kind, period_span, periods
 
 TABLES = (
@@ -59,6 +63,7 @@ class ViewData:
     offices_open: pd.Series
     rounds: pd.DataFrame = field(default_factory=pd.DataFrame)
     k: Mapping[str, int] = field(default_factory=dict)
+    crossings: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -79,6 +84,13 @@ class ViewData:
     def map_values(self) -> pd.DataFrame:
         """``pcode, value, suppressed``: what the map colours, for the indicator the filters chose."""
         stream = self.filters.map_stream
+        if stream == schema.CROSSING:
+            table = self.crossings.get("by_state")
+            if table is None:
+                return pd.DataFrame({"pcode": [], "value": pd.array([], dtype="Int64"), "suppressed": []})
+            rows = table[table["direction"] == self.crossing_direction]
+            rows = rows.rename(columns={"state_pcode": "pcode"})
+            return rows[["pcode", "value", "suppressed"]].reset_index(drop=True)
         table = self.tables["departures" if self.filters.indicator == "displacement_out" else "by_state"]
         rows = table[table["stream"] == stream]
         return rows.rename(columns={"state_pcode": "pcode"})[["pcode", "value", "suppressed"]].reset_index(
@@ -88,6 +100,11 @@ class ViewData:
     def replace_indicator(self, indicator: str) -> ViewData:
         """The same view with the map on another indicator (the numbers stay; only what is mapped changes)."""
         return dataclasses.replace(self, filters=self.filters.replace(indicator=indicator))
+
+    @property
+    def crossing_direction(self) -> str:
+        """The direction whose cells the crossing charts and map show: the one chosen, or all (own cells)."""
+        return self.filters.direction or crossings.ALL
 
     def kpi(self, stream: str) -> pd.Series | None:
         rows = self.kpis[self.kpis["stream"] == stream]
@@ -155,7 +172,13 @@ def build(
 
     kpis = publish(counted["kpis"])
     kpis = kpis[kpis["stream"].isin(dataset.streams_present)].reset_index(drop=True)
-    if start is not None and data_start is not None and (start < data_start or end > data_end):
+    partial = start is not None and data_start is not None and (start < data_start or end > data_end)
+    crossing = {}
+    if filters.crossings and schema.CROSSING in dataset.streams_present:
+        crossing = published_crossings(dataset, filters, operator_k, partial=partial)
+        total = crossing["kpis"][crossing["kpis"]["measure"] == crossings.ALL]
+        kpis = pd.concat([kpis, total[list(kpis.columns)]], ignore_index=True)
+    if partial:
         # A period the data covers only in part is not compared with a whole one (a year so far against a
         # full year would read as a fall).
         kpis = kpis.assign(previous=pd.NA, change=pd.NA, change_pct=pd.NA).astype(
@@ -163,7 +186,7 @@ def build(
         )
     offices = set(dataset.offices["code"])
     by_office = counted["by_office"]
-    case_streams = selected.event_streams()
+    case_streams = selected.event_streams() or schema.STREAMS  # crossings alone: no nationality counted
     tables = {
         "by_state": publish(counted["by_state"]),
         "departures": publish(counted["departures"]),
@@ -178,6 +201,8 @@ def build(
         "nationality_total": _ranked(publish(counted["nationality_total"], stream=case_streams)),
     }
     shown_streams = [s for s in filters.streams() if s in dataset.streams_present]
+    if schema.CROSSING in shown_streams and not crossing:
+        shown_streams.remove(schema.CROSSING)
     view = ViewData(
         filters=filters,
         language=language,
@@ -197,11 +222,34 @@ def build(
         offices_open=office_open(dataset.offices, start, end),
         rounds=counted["rounds"],
         k=privacy.k_by_stream(operator_k),
+        crossings=crossing,
     )
     if view.partial and months:
         covered = i18n.period_text(max(start, data_start), min(end, data_end), language)
         object.__setattr__(view, "notices", (*view.notices, partial_note(filters.period, covered, language)))
     return view
+
+
+def published_crossings(dataset, filters: Filters, operator_k=None, *, partial: bool = False) -> dict:
+    """The crossing tables of a view, published (``flowmon.crossings.publish``), ``card`` included.
+
+    When the period runs past the data, in, out and net are not compared with the previous period (a year
+    so far against a whole one would read as a fall); the daily average, per day covered, still is.
+    """
+    counted = crossings.count(dataset.crossings, filters, freq=filters.freq)
+    data_start = pd.Period(dataset.months[0], "M") if dataset.months else None
+    data_end = pd.Period(dataset.months[-1], "M") if dataset.months else None
+    counted["by_period"] = _within(counted["by_period"], filters.freq, data_start, data_end)
+    published = crossings.publish(counted, operator_k, data_dir=dataset.data_dir)
+    if partial:
+        card = published["card"]
+        totals = card["measure"] != "daily average"
+        card.loc[totals, ["previous", "change", "change_pct"]] = pd.NA
+        kpis = published["kpis"]
+        published["kpis"] = kpis.assign(previous=pd.NA, change=pd.NA, change_pct=pd.NA).astype(
+            {"previous": "Int64", "change": "Int64", "change_pct": "Float64"}
+        )
+    return published
 
 
 def _footnote(streams, shown_rounds: pd.DataFrame, operator_k, language: str) -> str:
@@ -262,7 +310,9 @@ def title(dataset, filters: Filters, language: str = "en") -> str:
     else:
         what = f"{i18n.text(stream, language)} {i18n.text('by_state', language)}"
     parts = [what, period_words(filters.period, language)]
-    if filters.office:
+    if not filters.case_streams():
+        pass  # crossings alone belong to no office
+    elif filters.office:
         names = dataset.offices.set_index("code")["name_ar" if language == "ar" else "name"]
         name = names.get(filters.office, filters.office)
         parts.append(name if language == "ar" else f"{name} office")
@@ -275,6 +325,12 @@ def title(dataset, filters: Filters, language: str = "en") -> str:
         value = getattr(filters, name)
         if value:
             parts.append(f"{i18n.text(f'filter.{name}', language)}: {value}")
+    if filters.point:
+        names = crossings.points().set_index("code")["name_ar" if language == "ar" else "name"]
+        parts.append(f"{i18n.text('filter.point', language)}: {names.get(filters.point, filters.point)}")
+    if filters.direction:
+        direction = i18n.text(f"direction.{filters.direction}", language)
+        parts.append(f"{i18n.text('filter.direction', language)}: {direction}")
     return ("، " if language == "ar" else ", ").join(parts)
 
 

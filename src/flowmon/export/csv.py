@@ -7,6 +7,11 @@ the breakdowns (``category``: services, reintegration status, exploitation type;
 ``referred_to``: referral services). A suppressed figure has an empty ``value`` and ``suppressed`` true:
 its true value is never written.
 
+When the view shows cross-border movements, their published tables follow (``CROSSING_TABLES``), with the
+``direction`` column saying which (in, out, transit, or all: a cell of its own): ``crossing_card`` (in, out,
+net and the daily average, one decimal), ``crossing_direction``, ``crossing_point``, ``crossing_state`` (the
+map's colours), ``crossing_period``, ``crossing_nationality``, ``crossing_origin``, ``crossing_destination``.
+
 Provenance is in columns rather than in a comment header, so the file opens as it is in a spreadsheet and
 with a plain ``pandas.read_csv``, and survives filtering and pasting: every row carries the view's period
 (``start``, ``end``), the query that reproduces the view (``query``, the dashboard URL's names), its stream's
@@ -33,6 +38,7 @@ COLUMNS = (
     "key",
     "name",
     "stream",
+    "direction",
     "value",
     "suppressed",
     "start",
@@ -43,6 +49,16 @@ COLUMNS = (
     "synthetic",
 )
 TABLES = ("total", "state", "state_origin", "office", "period", "category", "nationality", "referred_to")
+CROSSING_TABLES = (
+    "crossing_card",
+    "crossing_direction",
+    "crossing_point",
+    "crossing_state",
+    "crossing_period",
+    "crossing_nationality",
+    "crossing_origin",
+    "crossing_destination",
+)
 _PERIOD_KEY = {"M": "%Y-%m", "Y": "%Y"}
 
 
@@ -65,6 +81,7 @@ def _rows(table: str, frame: pd.DataFrame, key: pd.Series, name: pd.Series) -> p
             "key": key.astype(str).to_numpy(),
             "name": name.astype(str).to_numpy(),
             "stream": frame["stream"].astype(str).to_numpy(),
+            "direction": "",
             "value": pd.array(frame["value"], dtype="Int64"),
             "suppressed": frame[privacy.SUPPRESSED].astype(bool).to_numpy(),
         }
@@ -122,6 +139,10 @@ def csv_table(session) -> pd.DataFrame:
                 lambda code, names=names: i18n.country_name(code, language, names.get(code, code))
             )
         parts.append(_rows(table, frame, keys, label))
+    if view.crossings:
+        # Whole numbers stay whole beside the daily average's decimal: the column holds Python numbers.
+        parts = [p.assign(value=p["value"].astype(object)) for p in parts]
+        parts += _crossing_rows(view, dataset, language)
     rows = pd.concat([p for p in parts if len(p)], ignore_index=True)
     if rows.empty:
         rows = pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS[:6]})
@@ -135,6 +156,61 @@ def csv_table(session) -> pd.DataFrame:
     rows["as_of"] = rows["stream"].map(lambda s: sources.get(s, {}).get("as_of", "")).astype(object)
     rows["synthetic"] = dataset.synthetic
     return rows[list(COLUMNS)]
+
+
+def _crossing_rows(view, dataset, language: str) -> list[pd.DataFrame]:
+    """The rows of the view's published crossing tables (``CROSSING_TABLES``)."""
+    from flowmon import crossings
+
+    published = view.crossings
+    arabic = language == "ar"
+    points = crossings.points().set_index("code")["name_ar" if arabic else "name"]
+    states = dataset.states.set_index("pcode")["name_ar" if arabic else "name_en"]
+    countries = dataset.countries.set_index("iso3")["name"]
+
+    def place(code: str) -> str:
+        if code in states.index:
+            return states[code]
+        return i18n.country_name(code, language, countries.get(code))
+
+    def rows(table: str, frame: pd.DataFrame, keys, names, directions, values=None) -> pd.DataFrame:
+        values = frame["value"] if values is None else values
+        return pd.DataFrame({
+            "table": table, "key": [str(k) for k in keys], "name": [str(n) for n in names],
+            "stream": crossings.STREAM, "direction": [str(d) for d in directions],
+            # Counts as whole numbers; the card's daily average keeps its decimal.
+            "value": [pd.NA if pd.isna(v) else int(v) if float(v).is_integer() else float(v) for v in values],
+            "suppressed": frame["suppressed"].astype(bool).to_numpy() if "suppressed" in frame else False,
+        })  # fmt: skip
+
+    def word(key: str) -> str:
+        return i18n.text(key, language)
+
+    card = published["card"]
+    measure_words = {"in": "crossing.in", "out": "crossing.out", "net": "crossing.net",
+                     "daily average": "crossing.daily"}  # fmt: skip
+    # Net is in minus out; the daily average is of every direction.
+    directions = card["measure"].map({"in": "in", "out": "out", "net": "", "daily average": "all"})
+    out = [rows("crossing_card", card, card["measure"], [word(measure_words[m]) for m in card["measure"]],
+                directions)]  # fmt: skip
+    kpis = published["kpis"]
+    out.append(rows("crossing_direction", kpis, kpis["measure"],
+                    [word(f"direction.{m}") for m in kpis["measure"]], kpis["measure"]))  # fmt: skip
+    by_point = published["by_point"]
+    out.append(rows("crossing_point", by_point, by_point["point"], by_point["point"].map(points),
+                    by_point["direction"]))  # fmt: skip
+    by_state = published["by_state"]
+    out.append(rows("crossing_state", by_state, by_state["state_pcode"], by_state["state_pcode"].map(states),
+                    by_state["direction"]))  # fmt: skip
+    by_period = published["by_period"]
+    labels = [_period_key(pd.Timestamp(p), view.filters.freq, language) for p in by_period["period"]]
+    out.append(rows("crossing_period", by_period, [k for k, _ in labels], [n for _, n in labels],
+                    by_period["direction"]))  # fmt: skip
+    for column in ("nationality", "origin", "destination"):
+        frame = published[f"by_{column}"]
+        codes = frame[column].astype(str)
+        out.append(rows(f"crossing_{column}", frame, codes, [place(c) for c in codes], frame["direction"]))
+    return [frame for frame in out if len(frame)]
 
 
 def csv_text(session) -> str:

@@ -48,11 +48,13 @@ from flowmon.datastore import INDICATORS
 from flowmon.export import view as views
 from flowmon.export.frames import MapFrames, map_frames
 from flowmon.filters import INDICATOR_STREAM, Filters
+from flowmon.views import crossing_map
 from flowmon.views import map as maps
 from flowmon.views.style import (
     BORDER_COLOR,
     CONTEXT_COLOR,
     CONTEXT_LINE_COLOR,
+    DIRECTION_COLORS,
     HIGH_CONTRAST,
     OFFICE_COLOR,
     SEQUENTIAL,
@@ -94,7 +96,7 @@ function redraw() {
   scale_note.text = d.notes[f] ? "<b>" + d.notes[f] + "</b> " + data.words.no_scale : "";
   const layer = d.layers[f];
   offices.data = Object.assign({}, offices.data, layer.offices);
-  for (const name of ["flow", "flow_heads", "ret", "ret_heads", "ret_labels"]) {
+  for (const name of Object.keys(layers)) {
     layers[name].data = layer[name];
   }
   title.text = d.titles[f];
@@ -312,7 +314,8 @@ def frame_views(session, months: tuple[str, ...]) -> list:
 def map_layers(session, frames: MapFrames, offices: pd.DataFrame, points: pd.DataFrame, scale: float,
                bounds=None, unit_px=None) -> dict[str, list[dict]]:  # fmt: skip
     """Per indicator and frame, what the dashboard draws over the states: office sizes, displacement lines,
-    return arrows (the builders of ``flowmon.views.map``, so the file looks like the view)."""
+    return arrows, crossing points and arrows (the builders of ``flowmon.views.map`` and
+    ``flowmon.views.crossing_map``, so the file looks like the view)."""
     import holoviews.plotting.bokeh  # noqa: F401 (the builders set Bokeh options: the backend must be loaded)
 
     countries = session.dataset.countries
@@ -333,7 +336,8 @@ def map_layers(session, frames: MapFrames, offices: pd.DataFrame, points: pd.Dat
                 "flow": _columns(flow.get(0).dframe()), "flow_heads": _columns(flow.get(1).dframe()),
                 "ret": _columns(ret.get(0).dframe()), "ret_heads": _columns(ret.get(1).dframe()),
                 "ret_labels": _columns(ret.get(2).dframe()),
-            })  # fmt: skip
+            } | {name: _columns(table) for name, table in crossing_map.layer_tables(
+                view, schematic=bounds is None, scale=scale).items()})  # fmt: skip
         layers[indicator] = entries
     return layers
 
@@ -411,6 +415,7 @@ def _map(
         layers[f"{name}_heads"] = ColumnDataSource({"x": [], "y": [], "angle": []}, name=f"{name}_heads")
         fig.scatter(x="x", y="y", angle="angle", marker="triangle", size=14 * scale, fill_color=color,
                     line_color="white", source=layers[f"{name}_heads"])  # fmt: skip
+    layers.update(_crossing_glyphs(fig, scale))
     layers["ret_labels"] = ColumnDataSource({"x": [], "y": [], "text": []}, name="ret_labels")
     fig.text(x="x", y="y", text="text", source=layers["ret_labels"], text_align="center",
              text_baseline="middle", text_font_size=f"{round(13 * scale)}px", text_font_style="bold",
@@ -447,6 +452,29 @@ def _map(
     )  # fmt: skip
     fig.add_layout(colorbar, "right")
     return fig, source, mapper, colorbar, office_source, layers
+
+
+def _crossing_glyphs(fig, scale: float) -> dict[str, ColumnDataSource]:
+    """Crossing arrows (out, in) and points, filled per frame from ``crossing_map.layer_tables``."""
+    sources = {}
+    for direction in crossing_map.ARROW_DIRECTIONS:
+        color = DIRECTION_COLORS[direction]
+        name = f"cross_{direction}"
+        sources[name] = ColumnDataSource({c: [] for c in crossing_map.ARROW_COLUMNS}, name=name)
+        fig.segment(x0="x0", y0="y0", x1="x1", y1="y1", line_width="width", line_color=color, line_alpha=0.8,
+                    source=sources[name])  # fmt: skip
+        sources[f"{name}_heads"] = ColumnDataSource({"x": [], "y": [], "angle": []}, name=f"{name}_heads")
+        fig.scatter(x="x", y="y", angle="angle", marker="triangle", size=13 * scale, fill_color=color,
+                    line_color="white", source=sources[f"{name}_heads"])  # fmt: skip
+    columns = {c: [] for c in crossing_map.POINT_COLUMNS}
+    sources["cross_points"] = ColumnDataSource(columns, name="cross_points")
+    points = fig.scatter(x="x", y="y", size="size", marker="diamond", fill_color=DIRECTION_COLORS["all"],
+                         line_color="#0b3954", line_width=1.5 * scale, fill_alpha=0.85,
+                         source=sources["cross_points"])  # fmt: skip
+    tooltips = [("Crossing point", "@name (@code)"), ("", "@name_ar"), ("In", "@in"), ("Out", "@out"),
+                ("Transit", "@transit")]  # fmt: skip
+    fig.add_tools(HoverTool(renderers=[points], tooltips=tooltips))
+    return sources
 
 
 def _key(scale: float, *, flows: bool, returns: bool, missing: list[str], language: str = "en") -> Div:
@@ -553,6 +581,9 @@ def build(session, *, controls: bool = True, width: int | None = None, height: i
     shown = data["indicators"].values() if controls else [first]
     any_layer = {name: any(e[name]["x0"] for d in shown for e in d["layers"]) for name in ("flow", "ret")}
     key = _key(scale, flows=any_layer["flow"], returns=any_layer["ret"], missing=missing, language=language)
+    words = {"points": i18n.text("crossing.points_key", language),
+             "arrows": i18n.text("crossing.arrows_key", language)}  # fmt: skip
+    key.text += crossing_map.legend_html(session.view, words=words, size=round(18 * scale))
     side = [period, total, scale_note, key]
     if controls:
         side += [frame, row(previous, play, following, whole), stream, indicator]

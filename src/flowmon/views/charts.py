@@ -27,8 +27,12 @@ def trend(
     labels: dict[str, str] | None = None,
     partial: set[str] | frozenset[str] = frozenset(),
     words: dict[str, str] | None = None,
+    colors: dict[str, str] | None = None,
 ) -> hv.Bars:
     """People per period, stacked by stream. ``table``: period, stream, value, suppressed.
+
+    ``colors`` (with ``labels``) stack other groups than streams: crossings by direction put the direction
+    in ``stream``.
 
     Periods named in ``partial`` (the data covers only some of their months) are marked "(partial)" on the
     axis, so a one-month year is not read as a collapse. An empty table gives one empty bar (HoloViews
@@ -37,7 +41,8 @@ def trend(
     labels = {**STREAM_LABELS, **(labels or {})}
     words = {**WORDS, **(words or {})}
     if table.empty:
-        table = pd.DataFrame({"period": ["–"], "stream": ["caseload"], "value": [0], "suppressed": [False]})
+        first = next(iter(colors or STREAM_COLORS))
+        table = pd.DataFrame({"period": ["–"], "stream": [first], "value": [0], "suppressed": [False]})
     names = period_labels(table["period"], freq)
     data = table.assign(
         period=[f"{name} ({words['partial']})" if name in partial else name for name in names],
@@ -45,8 +50,9 @@ def trend(
         shown=[format_count(v) for v in table["value"]],
         value=table["value"].fillna(0),
     )
-    streams = [s for s in STREAM_COLORS if s in set(table["stream"])]
-    cmap = {labels[s]: STREAM_COLORS[s] for s in streams}
+    palette = colors or STREAM_COLORS
+    streams = [s for s in palette if s in set(table["stream"])]
+    cmap = {labels[s]: palette[s] for s in streams}
     return _nonzero_range(hv.Bars(data, ["period", "stream_label"], ["value", "shown"])).opts(
         stacked=True,
         cmap=cmap,

@@ -13,7 +13,10 @@ STREAM_COLORS = {
     "return": "#E69F00",
     "referral": "#CC79A7",
     "displacement": "#009E73",
+    "crossing": "#56B4E9",
 }
+# Crossings by direction (Okabe-Ito too): into Sudan, out of Sudan, transit; "all" for the total's marker.
+DIRECTION_COLORS = {"in": "#009E73", "out": "#D55E00", "transit": "#999999", "all": "#56B4E9"}
 # The English words, from the one place that holds every language's (flowmon.i18n).
 STREAM_LABELS = {stream: i18n.text(stream) for stream in STREAM_COLORS}
 STREAM_UNITS = {stream: i18n.text(f"unit.{stream}") for stream in STREAM_COLORS}
