@@ -77,6 +77,11 @@ def _months(crossings: pd.DataFrame) -> np.ndarray:
 
 
 def _is(column: pd.Series, value: str) -> np.ndarray:
+    if isinstance(column.dtype, pd.CategoricalDtype):  # the stored table: compare small integer codes
+        categories = column.cat.categories
+        if value not in categories:
+            return np.zeros(len(column), dtype=bool)
+        return column.cat.codes.to_numpy() == categories.get_loc(value)
     return (column.astype("object") == value).to_numpy()
 
 
@@ -127,25 +132,20 @@ def _within(months: np.ndarray, span) -> np.ndarray:
 
 
 def _key_weights(rows: pd.DataFrame) -> np.ndarray | None:
+    if aggregate.KEY_WEIGHT in rows.columns:  # worked out once by aggregate.prepare
+        return rows[aggregate.KEY_WEIGHT].to_numpy(dtype=np.float64)
     if recordkeys.RECORD_KEY not in rows.columns:
         return None
     return rows[recordkeys.RECORD_KEY].to_numpy(dtype=np.float64) * rows["count"].to_numpy(dtype=np.float64)
 
 
-def _cells(
-    codes: np.ndarray, rows: pd.DataFrame, size: int
-) -> tuple[np.ndarray, np.ndarray | pd.arrays.IntegerArray]:
-    """Counts and cell keys of the bins ``codes`` (0..size-1) of ``rows``."""
-    counts = np.rint(np.bincount(codes, rows["count"].to_numpy(np.float64), minlength=size)).astype(np.int64)
-    weights = _key_weights(rows)
-    if weights is None:  # no record keys: release refuses such a table
-        return counts, pd.arrays.IntegerArray(np.zeros(size, np.int16), np.ones(size, dtype=bool))
-    sums = np.rint(np.bincount(codes, weights, minlength=size)).astype(np.int64)
-    return counts, (sums % recordkeys.KEY_RANGE).astype(np.int16)
-
-
 def _codes(column: pd.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
-    codes = pd.Index(vocabulary).get_indexer(column.astype("object").to_numpy())
+    if isinstance(column.dtype, pd.CategoricalDtype):  # map the few categories, not every row
+        lookup = pd.Index(vocabulary).get_indexer(column.cat.categories)
+        codes = column.cat.codes.to_numpy()
+        codes = np.where(codes >= 0, lookup[codes], -1)
+    else:
+        codes = pd.Index(vocabulary).get_indexer(column.astype("object").to_numpy())
     if (codes < 0).any():
         raise ValueError(
             f"crossings: {column.name} has values outside its vocabulary (not a canonical table)"
@@ -153,35 +153,57 @@ def _codes(column: pd.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
     return codes
 
 
-def _by(rows: pd.DataFrame, column: str, vocabulary: tuple[str, ...], *, nonzero: bool) -> pd.DataFrame:
-    counts, keys = _cells(_codes(rows[column], vocabulary), rows, len(vocabulary))
-    table = pd.DataFrame({column: np.array(vocabulary, dtype=object), "value": counts, "ckey": keys})
-    if nonzero:
-        table = table[table["value"] > 0]
-    return table.reset_index(drop=True)
+def _cells(codes: np.ndarray, rows: pd.DataFrame, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Counts and cell keys of the bins ``codes`` (0..size-1) of ``rows``, per measure: ``(size, 4)`` arrays
+    with the columns in, out, transit and all.
+
+    One bincount over (bin, direction); "all" is a cell of its own, its count and key sums the rows of every
+    direction (sums of counts and of key weights add up; the key is taken modulo 256 at the end).
+    """
+    directions = _codes(rows["direction"], DIRECTIONS)
+    flat = codes * len(DIRECTIONS) + directions
+    shape = (size, len(DIRECTIONS))
+
+    def sums(weights: np.ndarray) -> np.ndarray:
+        by_direction = np.bincount(flat, weights, minlength=size * len(DIRECTIONS)).reshape(shape)
+        return np.rint(np.column_stack([by_direction, by_direction.sum(axis=1)])).astype(np.int64)
+
+    counts = sums(rows["count"].to_numpy(np.float64))
+    weights = _key_weights(rows)
+    if weights is None:  # no record keys: release refuses such a table
+        return counts, np.full(counts.shape, -1, dtype=np.int64)
+    return counts, sums(weights) % recordkeys.KEY_RANGE
+
+
+def _cell_table(first: str, labels: np.ndarray, counts: np.ndarray, keys: np.ndarray, *,
+                nonzero: bool) -> pd.DataFrame:  # fmt: skip
+    """``first, direction, value, ckey, stream``: the cells of ``_cells``, measure by measure."""
+    n = len(labels)
+    keep = (counts > 0) if nonzero else np.ones(counts.shape, dtype=bool)
+    # Measure-major order (every label of "in", then of "out", ...), as the tables have always been.
+    keep, counts, keys = keep.T.ravel(), counts.T.ravel(), keys.T.ravel()
+    ckey = pd.arrays.IntegerArray(keys.astype(np.int16), keys < 0)
+    table = pd.DataFrame({
+        first: np.tile(labels, len(MEASURES)),
+        "direction": np.repeat(np.array(MEASURES, dtype=object), n),
+        "value": counts,
+        "ckey": ckey,
+    })  # fmt: skip
+    return table[keep].reset_index(drop=True).assign(stream=STREAM)
 
 
 def _with_all(rows: pd.DataFrame, column: str, vocabulary: tuple[str, ...], *, nonzero: bool) -> pd.DataFrame:
     """``column, direction, value, ckey``: each value by direction and over all directions (own cells)."""
-    parts = []
-    for direction in MEASURES:
-        chosen = rows if direction == ALL else rows[_is(rows["direction"], direction)]
-        parts.append(_by(chosen, column, vocabulary, nonzero=nonzero).assign(direction=direction))
-    table = pd.concat(parts, ignore_index=True)
-    return table[[column, "direction", "value", "ckey"]].assign(stream=STREAM)
+    counts, keys = _cells(_codes(rows[column], vocabulary), rows, len(vocabulary))
+    return _cell_table(column, np.array(vocabulary, dtype=object), counts, keys, nonzero=nonzero)
 
 
 def _by_period(rows: pd.DataFrame, span, freq: str) -> pd.DataFrame:
     first, last = (int(aggregate.period_ordinals(np.array([p.ordinal]), freq)[0]) for p in span)
-    n = last - first + 1
     ordinals = aggregate.period_ordinals(_months(rows), freq) - first
-    parts = []
-    for direction in MEASURES:
-        chosen = np.ones(len(rows), dtype=bool) if direction == ALL else _is(rows["direction"], direction)
-        counts, keys = _cells(ordinals[chosen], rows[chosen], n)
-        periods = pd.PeriodIndex.from_ordinals(np.arange(first, last + 1), freq=freq).to_timestamp()
-        parts.append(pd.DataFrame({"period": periods, "direction": direction, "value": counts, "ckey": keys}))
-    return pd.concat(parts, ignore_index=True).assign(stream=STREAM)
+    counts, keys = _cells(ordinals, rows, last - first + 1)
+    periods = pd.PeriodIndex.from_ordinals(np.arange(first, last + 1), freq=freq).to_timestamp()
+    return _cell_table("period", np.asarray(periods), counts, keys, nonzero=False)
 
 
 def _days(span, months: np.ndarray) -> int:
@@ -204,19 +226,19 @@ def _kpis(crossings: pd.DataFrame, base: np.ndarray, span) -> pd.DataFrame:
     previous_span = aggregate.previous_window(span) if span is not None else None
     fair = previous_span is not None and len(months) and previous_span[0].ordinal >= int(months.min())
     before = base & _within(months, previous_span) if fair else None
-    now = _by(_with_direction_all(crossings[current]), "measure", MEASURES, nonzero=False)
+    now = _measures(_rows(crossings, current))
     rows = {
         "stream": STREAM,
         "measure": list(MEASURES),
-        "value": now["value"].to_numpy(),
-        "ckey": pd.array(now["ckey"], dtype="Int16"),
+        "value": now[0],
+        "ckey": now[1],
         "days": _days(span, months),
     }
     if before is not None:
-        earlier = _by(_with_direction_all(crossings[before]), "measure", MEASURES, nonzero=False)
+        earlier = _measures(_rows(crossings, before))
         rows |= {
-            "previous": pd.array(earlier["value"], dtype="Int64"),
-            "previous_ckey": pd.array(earlier["ckey"], dtype="Int16"),
+            "previous": pd.array(earlier[0], dtype="Int64"),
+            "previous_ckey": earlier[1],
             "previous_days": _days(previous_span, months),
         }
     else:
@@ -230,10 +252,23 @@ def _kpis(crossings: pd.DataFrame, base: np.ndarray, span) -> pd.DataFrame:
     return table
 
 
-def _with_direction_all(rows: pd.DataFrame) -> pd.DataFrame:
-    """Each row once under its direction and once under "all" (``measure``), for one bincount."""
-    own = rows.assign(measure=rows["direction"].astype("object"))
-    return pd.concat([own, rows.assign(measure=ALL)], ignore_index=True)
+# What counting reads of a row: not the free-text source, not the date (the month is prepared).
+_COUNTED = ("point", "direction", "count", "nationality", "origin", "destination", aggregate.MONTH, "date",
+            aggregate.KEY_WEIGHT, recordkeys.RECORD_KEY)  # fmt: skip
+
+
+def _rows(crossings: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """The selected rows, with only the columns counted (a row selection copies every column it keeps)."""
+    counted = [c for c in _COUNTED if c in crossings.columns]
+    if aggregate.MONTH in counted:
+        counted.remove("date")
+    return crossings.loc[mask, counted]
+
+
+def _measures(rows: pd.DataFrame) -> tuple[np.ndarray, pd.arrays.IntegerArray]:
+    """Counts and cell keys of in, out, transit and all (one bin: the whole selection)."""
+    counts, keys = _cells(np.zeros(len(rows), dtype=np.int64), rows, 1)
+    return counts[0], pd.arrays.IntegerArray(keys[0].astype(np.int16), keys[0] < 0)
 
 
 def count(
@@ -262,7 +297,7 @@ def count(
         raise ValueError(f"freq must be one of {', '.join(FREQS)}, not {freq!r}")
     span = window(crossings, filters)
     base = _base_mask(crossings, query)
-    rows = crossings[base & _within(_months(crossings), span)]
+    rows = _rows(crossings, base & _within(_months(crossings), span))
     chosen_points = schema.point_codes()
     if query["state"] is not None or query["point"] is not None:
         table = points()
