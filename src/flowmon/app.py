@@ -20,7 +20,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from flowmon import access, access_log, i18n, parts, schema, store
+from flowmon import access, access_log, i18n, notebook, parts, schema, store
 from flowmon.datastore import ALL, INDICATORS, DataStore, open_dataset
 from flowmon.mapview import MapView
 from flowmon.parts import served
@@ -63,10 +63,14 @@ div.fm-present { font-size: 1.15em; }
 )
 
 
-def _extensions() -> None:
-    # inline=True: every script ships with the page, so nothing is fetched from a CDN (offline offices).
-    pn.extension(inline=not served(), raw_css=[CSS], loading_indicator=True)
-    hv.extension("bokeh", logo=False)
+def load_extensions(again: bool = False) -> None:
+    """Panel and HoloViews for the dashboard: from the server's /static/ when served, else inline (offline
+    offices; in a notebook displayed once, see ``flowmon.notebook``)."""
+    if served():
+        pn.extension(inline=False, raw_css=[CSS], loading_indicator=True)
+        hv.extension("bokeh", logo=False)
+    else:
+        notebook.load_inline([CSS], again=again)
 
 
 class Dashboard(pn.viewable.Viewer):
@@ -84,7 +88,7 @@ class Dashboard(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        _extensions()
+        load_extensions()
         if self.scope is None:
             self.scope = access.current_scope()  # outside a signed-in server session: every office
         if self.scope.present_only:
