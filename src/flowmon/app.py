@@ -371,11 +371,12 @@ class Dashboard(pn.viewable.Viewer):
     def main_area(self) -> pn.Column:
         # Displacement alone has no cases to chart: the trend and breakdowns step aside (parts.has_cases).
         right = pn.Column(self.kpis, self.trend, self.breakdowns, sizing_mode="stretch_width")
-        # Right to left: the map moves to the right, where an Arabic reader starts.
-        columns = [pn.Column(self.map, sizing_mode="stretch_width"), right][
-            :: -1 if self.language == "ar" else 1
-        ]
-        top = pn.Row(*columns, sizing_mode="stretch_width")
+        map_column = pn.Column(self.map, sizing_mode="stretch_width")
+        if served():  # right to left: the map moves to the right, where an Arabic reader starts
+            columns = [map_column, right][:: -1 if self.language == "ar" else 1]
+            top = pn.Row(*columns, sizing_mode="stretch_width")
+        else:  # a notebook's column is too narrow for both side by side: the map gets its width
+            top = pn.Column(map_column, right, sizing_mode="stretch_width")
         return pn.Column(
             *self._synthetic_banner(), self.title, self.message, top, self.tables, self.footer,
             sizing_mode="stretch_width",
