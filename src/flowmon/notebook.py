@@ -15,6 +15,7 @@ import sys
 
 import holoviews as hv
 import panel as pn
+from holoviews.core.dimension import Dimensioned
 
 # What @pyviz/jupyterlab_pyviz (installed with pyviz_comms, a Panel dependency) executes, in JupyterLab and
 # Notebook 7. The same script as application/javascript is a second copy that JupyterLab never runs.
@@ -45,6 +46,7 @@ def load_inline(raw_css: list[str], *, again: bool) -> None:
         return
     if _published and not again:
         return
+    from IPython import get_ipython
     from IPython.utils.capture import capture_output
 
     with capture_output() as captured:
@@ -52,6 +54,10 @@ def load_inline(raw_css: list[str], *, again: bool) -> None:
         pn.extension(inline=True, raw_css=raw_css, loading_indicator=True)  # only what the first lacks
     _republish(captured)
     _published = True
+    # HoloViews displays its objects itself, linking Panel's theme stylesheets on cdn.holoviz.org; a Panel
+    # pane inlines them. A printer registered for a type comes before the object's own _repr_mimebundle_.
+    formatter = get_ipython().display_formatter.mimebundle_formatter
+    formatter.for_type(Dimensioned, lambda obj: pn.panel(obj)._repr_mimebundle_())
 
 
 def _republish(captured) -> None:
