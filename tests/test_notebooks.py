@@ -1,5 +1,6 @@
 """Both notebooks, executed top to bottom in a real kernel over a synthetic store."""
 
+import os
 from pathlib import Path
 
 import nbformat
@@ -14,6 +15,10 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_top_to_bottom(path, demo_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("FLOWMON_DATA_DIR", str(demo_dir))
+    # The kernel starts in tmp_path: this checkout's flowmon by an absolute path, whatever PYTHONPATH says.
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(p for p in (str(REPO / "src"), os.environ.get("PYTHONPATH")) if p)
+    )
     notebook = nbformat.read(path, as_version=4)
     # The kernel starts elsewhere: notebooks must find their data through FLOWMON_DATA_DIR, not the cwd.
     NotebookClient(
@@ -24,6 +29,11 @@ def test_notebook_runs_top_to_bottom(path, demo_dir, tmp_path, monkeypatch):
     rendered = [o for o in outputs if "application/vnd.holoviews_load.v0+json" in o.get("data", {})
                 or "text/html" in o.get("data", {})]  # fmt: skip
     assert rendered, "the notebook displayed nothing"
+    # One copy of the ~3 MB Panel/Bokeh bundle, under one MIME type (it was four copies, ~13 MB).
+    sizes = [len(str(value)) for o in outputs for value in o.get("data", {}).values()]
+    assert len([size for size in sizes if size > 1_000_000]) == 1, sorted(sizes)[-4:]
+    assert len(nbformat.writes(notebook)) < 5_000_000
+    assert "cdn.holoviz.org" not in nbformat.writes(notebook)
 
 
 def test_notebooks_are_committed_without_outputs():
@@ -37,4 +47,7 @@ def test_notebooks_are_committed_without_outputs():
 
 def test_notebooks_render_offline():
     for path in NOTEBOOKS:
-        assert "inline=True" in path.read_text(), f"{path.name} must call pn.extension(..., inline=True)"
+        source = "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells)
+        assert "flowmon.notebook.extension()" in source, f"{path.name} must call flowmon.notebook.extension()"
+        # A second pn.extension or hv.extension would load the bundle again, or from a CDN.
+        assert "pn.extension(" not in source and "hv.extension(" not in source, path.name

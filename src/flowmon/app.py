@@ -20,7 +20,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from flowmon import access, access_log, crossing_parts, crossings, i18n, parts, schema, store
+from flowmon import access, access_log, crossing_parts, crossings, i18n, notebook, parts, schema, store
 from flowmon.datastore import ALL, INDICATORS, DataStore, open_dataset
 from flowmon.filters import INDICATOR_STREAM, STREAM_CHOICES
 from flowmon.mapview import MapView
@@ -67,10 +67,14 @@ div.fm-present { font-size: 1.15em; }
 )
 
 
-def _extensions() -> None:
-    # inline=True: every script ships with the page, so nothing is fetched from a CDN (offline offices).
-    pn.extension(inline=not served(), raw_css=[CSS], loading_indicator=True)
-    hv.extension("bokeh", logo=False)
+def load_extensions(again: bool = False) -> None:
+    """Panel and HoloViews for the dashboard: from the server's /static/ when served, else inline (offline
+    offices; in a notebook displayed once, see ``flowmon.notebook``)."""
+    if served():
+        pn.extension(inline=False, raw_css=[CSS], loading_indicator=True)
+        hv.extension("bokeh", logo=False)
+    else:
+        notebook.load_inline([CSS], again=again)
 
 
 class Dashboard(pn.viewable.Viewer):
@@ -88,7 +92,7 @@ class Dashboard(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        _extensions()
+        load_extensions()
         if self.scope is None:
             self.scope = access.current_scope()  # outside a signed-in server session: every office
         if self.scope.present_only:
@@ -405,11 +409,12 @@ class Dashboard(pn.viewable.Viewer):
         # Displacement alone has no cases to chart: the trend and breakdowns step aside (parts.has_cases).
         right = pn.Column(self.kpis, self.crossing_kpis, self.trend, self.crossing_trend, self.breakdowns,
                           self.crossing_breakdowns, sizing_mode="stretch_width")  # fmt: skip
-        # Right to left: the map moves to the right, where an Arabic reader starts.
-        columns = [pn.Column(self.map, sizing_mode="stretch_width"), right][
-            :: -1 if self.language == "ar" else 1
-        ]
-        top = pn.Row(*columns, sizing_mode="stretch_width")
+        map_column = pn.Column(self.map, sizing_mode="stretch_width")
+        if served():  # right to left: the map moves to the right, where an Arabic reader starts
+            columns = [map_column, right][:: -1 if self.language == "ar" else 1]
+            top = pn.Row(*columns, sizing_mode="stretch_width")
+        else:  # a notebook's column is too narrow for both side by side: the map gets its width
+            top = pn.Column(map_column, right, sizing_mode="stretch_width")
         return pn.Column(
             *self._synthetic_banner(), self.title, self.message, top, self.tables, self.crossing_table,
             self.footer,
