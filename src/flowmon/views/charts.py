@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import holoviews as hv
 import pandas as pd
+from bokeh.models import NumeralTickFormatter
 
 from flowmon.views.style import STREAM_COLORS, STREAM_LABELS, format_count
 
@@ -72,7 +73,7 @@ def trend(
             (words["people"].capitalize(), "@shown"),
         ],
         line_color=None,
-        yformatter="%.0f",
+        yformatter=NumeralTickFormatter(format="0,0"),
         show_grid=True,
         gridstyle={"xgrid_line_alpha": 0},
     )
@@ -109,6 +110,8 @@ def ranked_bars(
             (words["people"].capitalize(), "@shown"),
         ],
         line_color=None,
+        # The value axis (axes inverted): "200,000", not "2.000e+5".
+        xformatter=NumeralTickFormatter(format="0,0"),
     )
 
 
