@@ -276,7 +276,8 @@ class Dashboard(pn.viewable.Viewer):
         )  # fmt: skip
         self.direction_widget = pn.widgets.RadioButtonGroup.from_param(
             store.param.direction, description=None, name=t("widget.direction"), color="primary",
-            variant="outline", sizing_mode="stretch_width",
+            # One under the other: four choices side by side do not fit the sidebar (in Arabic least).
+            variant="outline", sizing_mode="stretch_width", orientation="vertical",
             options={t("all.direction"): ALL, **{t(f"direction.{d}"): d for d in schema.DIRECTIONS}},
         )  # fmt: skip
         self.crossing_widgets = pn.Column(

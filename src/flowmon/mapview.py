@@ -210,6 +210,9 @@ class MapView(pn.viewable.Viewer):
         widest = "000,000"
         texts = [f"{maps.wrap(name)}\n{widest}" for name in self._names]
         offices = self._offices.assign(r=15 * self._office_scale + 2)[["x", "y", "r"]]
+        if not self.store.dataset.crossings.empty:  # crossing points stand where they are: labels step aside
+            points = crossing_map.positions(schematic=False).assign(r=14 * self._scale + 2)
+            offices = pd.concat([offices, points[["x", "y", "r"]]], ignore_index=True)
         return maps.place_labels(self.shapes, texts, unit_px=self._unit_px(), font_px=self._label_px(),
                                  obstacles=offices, bounds=self._visible_bounds())  # fmt: skip
 

@@ -117,11 +117,18 @@ class Kpis(View):
     """One card per stream: its total and its change against the previous period of the same kind."""
 
     def draw(self):
-        return pn.pane.HTML(pn.bind(self.render, self.store.param.view), sizing_mode="stretch_width",
+        pane = pn.pane.HTML(pn.bind(self.render, self.store.param.view), sizing_mode="stretch_width",
                             min_height=120)  # fmt: skip
+        # A crossings-only view has no case cards: no empty box above the crossings card.
+        pane.visible = self.store.param.view.rx().rx.pipe(lambda view: not self.case_kpis(view).empty)
+        return pane
+
+    @staticmethod
+    def case_kpis(view) -> pd.DataFrame:
+        return view.kpis[view.kpis["stream"] != schema.CROSSING]  # crossings have a card of their own
 
     def render(self, view) -> str:
-        kpis = view.kpis[view.kpis["stream"] != schema.CROSSING]  # crossings have a card of their own
+        kpis = self.case_kpis(view)
         if kpis.empty:
             return ""
         units = {s: self.t(f"unit.{s}") for s in schema.ALL_STREAMS}
