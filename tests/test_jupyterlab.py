@@ -16,14 +16,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 pytest.importorskip("jupyterlab", reason="JupyterLab is not installed")
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 TOKEN = "flowmon-test-token"
-# Known and not yet fixed (issue 14): models Panel makes while a filter change redraws a chart link its own
-# stylesheets on cdn.holoviz.org (Reactive._get_properties patches them to CDN_DIST when the document has
-# no dist_url); offline they fail and the charts keep their look from the inline copies. Nothing else may
-# leave the machine, and nothing at all before the first update.
-KNOWN_AFTER_UPDATE = re.compile(
-    r"https://cdn\.holoviz\.org/panel/[^/]+/dist/(css|bundled/theme)/[\w-]+\.css(\?v=[\w.]+)?$"
-)
-
+KNOWN_AFTER_UPDATE = re.compile(r"https://cdn\.holoviz\.org/panel/[^/]+/dist/css/loading\.css(\?v=[\w.]+)?$")
 # The labels and colours of the state map (the one data source with both), wherever the notebook drew it.
 MAP_LABELS = """() => {
   for (const doc of (window.Bokeh ? Bokeh.documents : [])) {
@@ -44,10 +37,16 @@ MAP_WIDTH = """() => {
   }
   return 0;
 }"""
+# Every cell ran, in order, in one kernel: execution counts n, n+1, ... (a run half in a kernel JupyterLab
+# then swapped would leave a later cell with a smaller count).
 ALL_CELLS_RAN = """() => {
   const notebook = '.jp-NotebookPanel:not(.lm-mod-hidden)';
   const prompts = [...document.querySelectorAll(`${notebook} .jp-CodeCell .jp-InputPrompt`)];
-  return prompts.length > 0 && prompts.every((p) => /\\[\\d+\\]/.test(p.textContent));
+  const counts = prompts.map((p) => {
+    const m = /\\[(\\d+)\\]/.exec(p.textContent);
+    return m ? +m[1] : null;
+  });
+  return counts.length > 0 && counts.every((c, i) => c !== null && (i === 0 || c === counts[i - 1] + 1));
 }"""
 QUEUED = """() => [...document.querySelectorAll('.jp-InputPrompt')]
   .some((p) => p.textContent.includes('[*]'))"""
@@ -108,7 +107,7 @@ def run_notebook(page, base: str, name: str) -> None:
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook", timeout=120_000)
     page.get_by_text("Kernel status: Idle").first.wait_for(state="attached", timeout=120_000)
     # JupyterLab can say Idle before its session takes commands, or drop a queue when it swaps kernels:
-    # while no cell is queued and some have not run, ask again.
+    # while no cell is queued and the cells have not all run in order, restart the kernel and run all again.
     deadline = time.monotonic() + 240
     while not page.evaluate(ALL_CELLS_RAN):
         assert time.monotonic() < deadline, f"{name}.ipynb did not run to its end"
@@ -116,9 +115,9 @@ def run_notebook(page, base: str, name: str) -> None:
             dialog = page.locator(".jp-Dialog")
             if dialog.count():  # "Select Kernel", at times, though the notebook names its kernel
                 dialog.locator(".jp-mod-accept").first.click(timeout=5_000)
-            elif not page.evaluate(QUEUED):
-                page.get_by_role("menuitem", name="Run", exact=True).click(timeout=5_000)
-                page.get_by_text("Run All Cells", exact=True).click(timeout=5_000)
+            elif not page.evaluate(QUEUED):  # from a fresh kernel: no cell of an earlier, partial run counts
+                page.get_by_role("menuitem", name="Kernel", exact=True).click(timeout=5_000)
+                page.get_by_text("Restart Kernel and Run All Cells").first.click(timeout=5_000)
         except PlaywrightTimeout:  # a dialog came up meanwhile: dealt with on the next turn
             continue
         page.wait_for_timeout(5_000)
@@ -128,6 +127,9 @@ def run_notebook(page, base: str, name: str) -> None:
 
 def test_dashboard_notebook_offline_responds_and_keeps_a_readable_map(lab, offline, artifacts):
     page, outside = offline
+    missing: list[str] = []
+    page.on("response", lambda r: missing.append(f"{r.status} {r.url}") if r.status >= 400 and ".css" in r.url
+            else None)  # fmt: skip
     run_notebook(page, lab, "dashboard")
     page.wait_for_function(f"() => ({MAP_LABELS})().length > 0", timeout=120_000)
     before = page.evaluate(MAP_LABELS)
@@ -138,9 +140,14 @@ def test_dashboard_notebook_offline_responds_and_keeps_a_readable_map(lab, offli
     period.select_option(label="2025-Q1")
     page.wait_for_function(f"(before) => JSON.stringify(({MAP_LABELS})()) !== JSON.stringify(before)",
                            arg=before, timeout=120_000)  # fmt: skip
+    page.wait_for_timeout(2_000)  # the stylesheets of the models the update made
     page.screenshot(path=artifacts / "jupyterlab-dashboard.png")
+    # Models Panel makes on an update link their stylesheets: from the Jupyter server, and they are there.
+    # Known and not yet fixed (issue 14): one request for Panel's loading.css still goes to cdn.holoviz.org
+    # during the first update (offline it fails; the page keeps its look). Nothing else may leave.
     unexpected = [url for url in outside if not KNOWN_AFTER_UPDATE.match(url)]
     assert not unexpected, unexpected
+    assert not missing, missing
 
 
 def test_explore_notebook_runs_offline(lab, offline, artifacts):

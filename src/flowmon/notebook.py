@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 
 import holoviews as hv
@@ -54,10 +55,43 @@ def load_inline(raw_css: list[str], *, again: bool) -> None:
         pn.extension(inline=True, raw_css=raw_css, loading_indicator=True)  # only what the first lacks
     _republish(captured)
     _published = True
+    if _local_dist not in pn.viewable.Viewable._preprocessing_hooks:
+        pn.viewable.Viewable._preprocessing_hooks.append(_local_dist)
     # HoloViews displays its objects itself, linking Panel's theme stylesheets on cdn.holoviz.org; a Panel
     # pane inlines them. A printer registered for a type comes before the object's own _repr_mimebundle_.
     formatter = get_ipython().display_formatter.mimebundle_formatter
-    formatter.for_type(Dimensioned, lambda obj: pn.panel(obj)._repr_mimebundle_())
+    formatter.for_type(Dimensioned, lambda obj: mimebundle(pn.panel(obj)))
+
+
+def mimebundle(viewable, include=None, exclude=None) -> tuple[dict, dict]:
+    """What a notebook displays for ``viewable``: drawn inline, its document then pointed at the Jupyter
+    server's copy of Panel's files for the models later updates make (``_dist_url``)."""
+    bundle = viewable._repr_mimebundle_(include, exclude)
+    for _, _, document, _ in list(pn.state._views.values()):
+        if document is not None:
+            document._template_variables.setdefault("dist_url", _dist_url())
+    return bundle
+
+
+def _dist_url() -> str:
+    """Where Panel's Jupyter server extension (installed with Panel, enabled by default) serves Panel's
+    own files: models Panel makes on an update link their stylesheets there, not on cdn.holoviz.org."""
+    base = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/").rstrip("/")
+    return f"{base}/panel-preview/static/extensions/panel/"
+
+
+def _local_dist(viewable, root, changed=None, old_models=None) -> None:
+    """On an update (``changed`` given; the first drawing stays inline), every stylesheet link of the
+    models made for it points at ``_dist_url``, before the update is sent."""
+    if changed is None:
+        return
+    from bokeh.models import ImportedStyleSheet
+    from panel.io.resources import patch_stylesheet
+
+    if root.document is not None:
+        root.document._template_variables.setdefault("dist_url", _dist_url())
+    for sheet in root.select({"type": ImportedStyleSheet}):
+        patch_stylesheet(sheet, _dist_url())
 
 
 def _republish(captured) -> None:
