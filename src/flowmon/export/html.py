@@ -120,14 +120,14 @@ else { frame.value = frame.value <= 1 ? months : frame.value - 1; }
 """
 PLAY_JS = """
 if (play.active) {
-  play.label = data.words.pause;
+  play.label = pause_label;
   if (frame.value === 0) { frame.value = 1; }
   window.__flowmon_timer = setInterval(() => {
     frame.value = frame.value >= frame.end ? 1 : frame.value + 1;
   }, interval);
 } else {
   clearInterval(window.__flowmon_timer);
-  play.label = data.words.play;
+  play.label = play_label;
 }
 """
 KEYS_JS = """
@@ -211,8 +211,10 @@ def payload(
     return {
         "frames": [html.escape(n) for n in _frame_names(session, frames.months)],
         "captions": _captions(frames.months, language),
-        "words": {name: i18n.text(f"export.{name}", language) for name in ("hidden", "play", "pause")}
-        | {"no_scale": i18n.text("key.no_scale", language)},
+        "words": {
+            "hidden": i18n.text("export.hidden", language),
+            "no_scale": i18n.text("key.no_scale", language),
+        },
         "names": names,
         "callout": callout or [False] * len(names),
         "streams": streams,
@@ -565,7 +567,8 @@ def build(session, *, controls: bool = True, width: int | None = None, height: i
     stream.js_on_change("value", CustomJS(args=args, code=UPDATE_JS + STREAM_JS))
     for button, step in ((previous, -1), (following, 1), (whole, 0)):
         button.js_on_event("button_click", CustomJS(args={**args, "step": step}, code=STEP_JS))
-    play.js_on_change("active", CustomJS(args={**args, "interval": PLAY_INTERVAL_MS}, code=PLAY_JS))
+    labels = {f"{name}_label": i18n.text(f"export.{name}", language) for name in ("play", "pause")}
+    play.js_on_change("active", CustomJS(args={**args, **labels, "interval": PLAY_INTERVAL_MS}, code=PLAY_JS))
 
     period.styles = {**period.styles, "border-left": f"8px solid {ACCENT}", "padding-left": "10px"}
     missing = [
