@@ -8,6 +8,8 @@ builders of ``flowmon.views.map``; this module only keeps hold of what they drew
 
 from __future__ import annotations
 
+import weakref
+
 import holoviews as hv
 import pandas as pd
 import panel as pn
@@ -134,8 +136,24 @@ class MapView(pn.viewable.Viewer):
         )
 
     def _capture(self, name: str):
+        def hook(view, plot, element):
+            view._handles.setdefault(name, []).append(plot.handles)
+
+        return self._hook(hook)
+
+    def _hook(self, function):
+        """A plot hook calling ``function(self, plot, element)`` that does not keep this map alive.
+
+        HoloViews keeps an element's options (its hooks too) in a process-wide registry until the element is
+        collected; a hook holding the map would hold the element, the session's models and its data
+        forever after the session closed.
+        """
+        owner = weakref.ref(self)
+
         def hook(plot, element):
-            self._handles.setdefault(name, []).append(plot.handles)
+            view = owner()
+            if view is not None:
+                function(view, plot, element)
 
         return hook
 
@@ -210,7 +228,7 @@ class MapView(pn.viewable.Viewer):
         if bounds is not None:
             overlay = overlay.opts(xlim=(bounds[0], bounds[2]), ylim=(bounds[1], bounds[3]))
         if self.present:
-            overlay = overlay.opts(hooks=[self._match_aspect])
+            overlay = overlay.opts(hooks=[self._hook(MapView._match_aspect)])
         return maps.map_frame(
             overlay, schematic=self.geometry == "tiles", height=self.height, responsive=self.present
         )
