@@ -5,5 +5,7 @@ the URL: ``?office=KRT&start=2024-01&end=2024-06&stream=return``.
 """
 
 import flowmon
+from flowmon import memory
 
 flowmon.Dashboard.from_environment().servable(title="flowmon")
+memory.release_when_closed()

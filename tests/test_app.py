@@ -2,6 +2,7 @@
 
 import json
 
+import holoviews as hv
 import pandas as pd
 import panel as pn
 import pytest
@@ -11,8 +12,9 @@ from conftest import published
 
 from flowmon import store, viewdata
 from flowmon.app import Dashboard
-from flowmon.datastore import ALL
+from flowmon.datastore import ALL, DataStore
 from flowmon.filters import Filters
+from flowmon.mapview import MapView
 
 
 @pytest.fixture
@@ -316,3 +318,23 @@ def test_trqn_assignments_have_a_tab_of_published_counts(dashboard, demo_dir):
     published = trqn.counts(demo_dir, "2025")["by_sector"]
     shown = dict(zip(bars.data["sector"], bars.data["value"], strict=True))
     assert shown and all(shown[row.sector] == row.value for row in published.itertuples() if row.value > 0)
+
+
+def _held(function, depth=3) -> list:
+    """What a function keeps alive through its closure (and the closures of functions it holds)."""
+    held = [cell.cell_contents for cell in function.__closure__ or ()]
+    inner = [f for f in held if callable(f) and getattr(f, "__closure__", None)] if depth else []
+    return held + [v for f in inner for v in _held(f, depth - 1)]
+
+
+def test_the_maps_plot_hooks_do_not_keep_a_closed_page_alive(dashboard):
+    # HoloViews keeps every element's options, hooks included, in a process-wide registry until the element
+    # is collected: a hook holding the map kept each closed session's map, store and Bokeh models for good
+    # (about 5 MB per session at 1M events; `flowmon bench --soak`).
+    overlay = dashboard.map._pane.object
+    options = [hv.Store.lookup_options("bokeh", element, "plot") for element in overlay.traverse(lambda e: e)]
+    hooks = [hook for found in options for hook in found.kwargs.get("hooks", [])]
+    assert len(hooks) >= 3  # the states, labels and offices report their drawn sources
+    assert not [v for hook in hooks for v in _held(hook) if isinstance(v, (MapView, Dashboard, DataStore))]
+    render(dashboard.map._pane)
+    assert dashboard.map._handles["states"]  # the map still finds what it drew, through its weak reference

@@ -8,6 +8,8 @@ builders of ``flowmon.views.map``; this module only keeps hold of what they drew
 
 from __future__ import annotations
 
+import weakref
+
 import holoviews as hv
 import numpy as np
 import pandas as pd
@@ -152,8 +154,24 @@ class MapView(pn.viewable.Viewer):
         )
 
     def _capture(self, name: str):
+        def hook(view, plot, element):
+            view._handles.setdefault(name, []).append(plot.handles)
+
+        return self._hook(hook)
+
+    def _hook(self, function):
+        """A plot hook calling ``function(self, plot, element)`` that does not keep this map alive.
+
+        HoloViews keeps an element's options (its hooks too) in a process-wide registry until the element is
+        collected; a hook holding the map would hold the element, the session's models and its data
+        forever after the session closed.
+        """
+        owner = weakref.ref(self)
+
         def hook(plot, element):
-            self._handles.setdefault(name, []).append(plot.handles)
+            view = owner()
+            if view is not None:
+                function(view, plot, element)
 
         return hook
 
@@ -266,7 +284,7 @@ class MapView(pn.viewable.Viewer):
             extent = hv.Points([(xmin, ymin), (xmax, ymax)], label="extent").opts(
                 alpha=0, size=1, tools=[], hooks=[self._capture("extent")]
             )
-            overlay = (overlay * extent).opts(hooks=[self._match_aspect])
+            overlay = (overlay * extent).opts(hooks=[self._hook(MapView._match_aspect)])
             self._size = self._measured_unit_px = None
             plot_size = hv.streams.PlotSize(source=polygons)
             plot_size.add_subscriber(self._on_size)

@@ -12,8 +12,9 @@ from urllib.parse import parse_qsl, urlencode
 import panel as pn
 
 import flowmon
-from flowmon import access, access_log
+from flowmon import access, access_log, memory
 
+memory.release_when_closed()
 settings = access.settings_in_force()
 try:
     scope = access.current_scope()
