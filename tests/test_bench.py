@@ -231,7 +231,8 @@ def test_soak_benchmark_end_to_end(tmp_path, capsys):
     assert all(r["errors"] == [] and r["after_mb"] > 0 for r in result["rounds"])
     assert result["rounds"][-1]["destroyed"] == 2  # closed sessions were destroyed before memory was read
     assert result["growth_mb_per_100"] is not None and result["server_errors"] == []
-    assert "growth after the first round" in printed
+    assert result["growth_after_peak_mb_per_100"] is not None
+    assert "growth after the first round" in printed and "growth after the largest round" in printed
 
 
 @pytest.mark.slow
