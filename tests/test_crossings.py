@@ -446,3 +446,17 @@ def test_csv_export_has_the_crossing_tables_of_the_view(fixture_store, tmp_path)
     points = rows[rows["table"] == "crossing_point"]
     assert set(points["direction"]) == set(crossings.MEASURES)
     assert not {"record_key", "ckey"} & set(rows.columns)
+
+
+def test_the_key_names_the_arrows_drawn(fixture_store) -> None:
+    from flowmon import i18n
+    from flowmon.views import crossing_map
+
+    words = {key: i18n.text(f"crossing.{key}_key") for key in ("points", "arrows", "arrows_in", "arrows_out")}
+    # Argeen in May 2024: 260 people out, none in: one arrow colour, and words for that direction alone.
+    only_out = crossing_map.legend_html(_view(fixture_store, period="2024-05", point="ARG"), words=words)
+    assert words["arrows_out"] in only_out and words["arrows"] not in only_out
+    colors = crossing_map.DIRECTION_COLORS
+    assert colors["out"] in only_out and colors["in"] not in only_out
+    both = crossing_map.legend_html(_view(fixture_store, period="2024-05"), words=words)
+    assert words["arrows"] in both and colors["in"] in both

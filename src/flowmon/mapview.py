@@ -18,7 +18,7 @@ import param
 import shapely
 from holoviews.plotting.bokeh.util import multi_polygons_data
 
-from flowmon import geo, i18n
+from flowmon import geo, i18n, schema
 from flowmon.datastore import ALL, DataStore
 from flowmon.views import crossing_map
 from flowmon.views import map as maps
@@ -127,6 +127,7 @@ class MapView(pn.viewable.Viewer):
         values = self._state_values(view).set_index("pcode")["value"].reindex(self.shapes["pcode"])
         values = values.astype("float64")
         return maps.legend_html(
+            offices=self._shows_offices(view),
             closed=not bool(self._offices_now()["open"].all()),
             zero=bool((values == 0).any()),
             no_value=bool(values.isna().any()),
@@ -139,9 +140,17 @@ class MapView(pn.viewable.Viewer):
         ) + self._crossing_legend(view)
 
     def _crossing_legend(self, view) -> str:
-        words = {"points": i18n.text("crossing.points_key", self.language),
-                 "arrows": i18n.text("crossing.arrows_key", self.language)}  # fmt: skip
+        words = {key: i18n.text(f"crossing.{key}_key", self.language)
+                 for key in ("points", "arrows", "arrows_in", "arrows_out")}  # fmt: skip
         return crossing_map.legend_html(view, words=words, size=20 if self.present else 14)
+
+    @staticmethod
+    def _shows_offices(view) -> bool:
+        """Offices are sized by their cases: a view of displacement or crossings alone draws none."""
+        return any(s in schema.STREAMS for s in view.filters.streams())
+
+    def _office_visibility(self, plot, element) -> None:
+        plot.handles["glyph_renderer"].visible = self._shows_offices(self.store.view)
 
     def office_positions(self) -> pd.DataFrame:
         offices = self.store.dataset.offices.copy()
@@ -229,7 +238,7 @@ class MapView(pn.viewable.Viewer):
         texts = [f"{maps.wrap(name)}\n{widest}" for name in self._names]
         offices = self._offices.assign(r=15 * self._office_scale + 2)[["x", "y", "r"]]
         if not self.store.dataset.crossings.empty:  # crossing points stand where they are: labels step aside
-            points = crossing_map.positions(schematic=False).assign(r=14 * self._scale + 2)
+            points = crossing_map.positions(schematic=False).assign(r=18 * self._scale + 2)  # the largest
             offices = pd.concat([offices, points[["x", "y", "r"]]], ignore_index=True)
         return maps.place_labels(self.shapes, texts, unit_px=self._unit_px(), font_px=self._label_px(),
                                  obstacles=offices, bounds=self._visible_bounds())  # fmt: skip
@@ -266,7 +275,8 @@ class MapView(pn.viewable.Viewer):
         office_layer = maps.office_markers(
             self._offices_now(), self._office_values(view), scale=self._office_scale
         )
-        office_layer = office_layer.opts(hooks=[self._capture("offices")])
+        hooks = [self._capture("offices"), self._hook(MapView._office_visibility)]
+        office_layer = office_layer.opts(hooks=hooks)
         context = maps.context_outlines(dataset.outlines if self.geometry == "official" else None)
         leaders = (
             maps.leader_lines(self._placed).opts(hooks=[self._capture("leaders")])
@@ -452,6 +462,7 @@ class MapView(pn.viewable.Viewer):
             self._offices_now(), self._office_values(view), scale=self._office_scale
         )
         for handles in self._handles.get("offices", []):
+            handles["glyph_renderer"].visible = self._shows_offices(view)
             write_columns(handles["source"], offices)
         for name, element in zip(FLOW_LAYERS, self._flow_elements(view), strict=True):
             for i, layer in enumerate(element):

@@ -584,8 +584,8 @@ def build(session, *, controls: bool = True, width: int | None = None, height: i
     shown = data["indicators"].values() if controls else [first]
     any_layer = {name: any(e[name]["x0"] for d in shown for e in d["layers"]) for name in ("flow", "ret")}
     key = _key(scale, flows=any_layer["flow"], returns=any_layer["ret"], missing=missing, language=language)
-    words = {"points": i18n.text("crossing.points_key", language),
-             "arrows": i18n.text("crossing.arrows_key", language)}  # fmt: skip
+    words = {key: i18n.text(f"crossing.{key}_key", language)
+             for key in ("points", "arrows", "arrows_in", "arrows_out")}  # fmt: skip
     key.text += crossing_map.legend_html(session.view, words=words, size=round(18 * scale))
     side = [period, total, scale_note, key]
     if controls:

@@ -183,10 +183,14 @@ def legend_html(view, *, words: dict[str, str], size: int = 14) -> str:
 
     diamond = f"background:{DIRECTION_COLORS['all']};transform:rotate(45deg) scale(.75)"
     line = f"height:{max(3, size // 4)}px;background:"
-    line_in, line_out = line + DIRECTION_COLORS["in"], line + DIRECTION_COLORS["out"]
-    items = [
-        f"{swatch(diamond, size)}{html.escape(words['points'])}",
-        f"{swatch(line_in, size)}{swatch(line_out, size)}{html.escape(words['arrows'])}",
-    ]
+    items = [f"{swatch(diamond, size)}{html.escape(words['points'])}"]
+    table = view.crossings.get("by_point")
+    drawn = () if table is None or table.empty else tuple(crossings.arrows(table)["direction"].unique())
+    # The arrows drawn, in their colours: both directions, or the one the view shows.
+    shown = [d for d in ARROW_DIRECTIONS[::-1] if d in drawn]
+    if shown:
+        key = "arrows" if len(shown) == 2 else f"arrows_{shown[0]}"
+        swatches = "".join(swatch(line + DIRECTION_COLORS[d], size) for d in shown)
+        items.append(f"{swatches}{html.escape(words.get(key, words['arrows']))}")
     spans = "".join(f'<span style="white-space:nowrap;display:inline-block">{i}</span>' for i in items)
     return f'<div class="fm-map-key fm-crossing-key">{spans}</div>'
