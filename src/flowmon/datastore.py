@@ -19,17 +19,10 @@ import pandas as pd
 import panel as pn
 import param
 
-from flowmon import aggregate, geo, schema, store, viewdata
+from flowmon import aggregate, geo, i18n, schema, store, viewdata
 from flowmon.filters import FIELDS, INDICATOR_STREAM, STREAM_CHOICES, Filters, resolve
 
-INDICATORS = {
-    "caseload": "MRRC caseload by state of registration",
-    "return": "AVRR returns by state of registration",
-    "referral": "Trafficking referrals by state of identification",
-    "displacement_in": "People displaced into the state",
-    "displacement_out": "People displaced from the state",
-    "crossing": "People crossing at border points in the state",
-}
+INDICATORS = {indicator: i18n.text(f"choice.{indicator}") for indicator in INDICATOR_STREAM}
 
 
 @dataclass(frozen=True)

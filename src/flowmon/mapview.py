@@ -81,6 +81,7 @@ class MapView(pn.viewable.Viewer):
         self._size: tuple[int, int] | None = None
         self._measured_unit_px: float | None = None
         self._extent: tuple[float, float, float, float] | None = None
+        self._land_shape = None  # the states as one shape, made on first use
         self.selection: hv.streams.Selection1D | None = None
         self._pane = (
             pn.pane.HoloViews(self._build(), sizing_mode="stretch_both", min_height=300)
@@ -257,7 +258,7 @@ class MapView(pn.viewable.Viewer):
             language=self.language,
             palette=HIGH_CONTRAST if self.present else SEQUENTIAL,
             font_size=f"{self._label_px()}px",
-            label_at=None if self._placed is None else self._placed.assign(callout=False),
+            label_at=self._placed,
         )
         polygons = states.get(0).opts(hooks=[maps.hatch_hook, self._capture("states")])
         labels = states.get(1).opts(hooks=[self._capture("labels")])
@@ -371,8 +372,9 @@ class MapView(pn.viewable.Viewer):
         """The states as one shape (official boundaries), for labels that should stand beside them."""
         if self.geometry != "official":
             return None
-        if getattr(self, "_land_shape", None) is None:
+        if self._land_shape is None:
             self._land_shape = shapely.union_all(self.shapes.geometry.to_numpy())
+            shapely.prepare(self._land_shape)  # asked of many candidate boxes on every change
         return self._land_shape
 
     def _tile_px(self) -> float:

@@ -44,7 +44,6 @@ from bokeh.plotting import figure
 from bokeh.resources import Resources
 
 from flowmon import __version__, geo, i18n, viewdata
-from flowmon.datastore import INDICATORS
 from flowmon.export import view as views
 from flowmon.export.frames import MapFrames, map_frames
 from flowmon.filters import INDICATOR_STREAM, Filters
@@ -85,7 +84,7 @@ function redraw() {
     hatch.push(hidden[i] ? "/" : " ");
     label.push(data.names[i] + "\\n" + fmt(v));
     const dark = v !== null && Math.log(Math.max(v, 1)) / Math.log(high) > data.dark_from;
-    ink.push(dark && !data.callout[i] ? "#ffffff" : "#111111");  // a callout stands on the pale margin
+    ink.push(dark ? "#ffffff" : "#111111");  // a callout is a chip in its state's colour: the same ink
   }
   source.data = Object.assign({}, source.data, {value: value, shown: shown, hatch: hatch, label: label,
                                                  ink: ink});
@@ -162,20 +161,12 @@ def _captions(months: tuple[str, ...], language: str = "en") -> list[str]:
     return [i18n.text("export.whole_period", language), *(month_of(i) for i in range(1, len(months) + 1))]
 
 
-def _indicator_label(indicator: str, language: str) -> str:
-    try:
-        return i18n.text(f"choice.{indicator}", language)
-    except KeyError:  # an indicator without words of its own: the dashboard's English label
-        return INDICATORS[indicator]
-
-
 def payload(
     session,
     frames: MapFrames,
     names: list[str],
     pcodes: list[str] | None = None,
     layers: dict | None = None,
-    callout: list[bool] | None = None,
 ) -> dict:
     """What the page's JavaScript reads: frame names, state names, and per indicator its figures.
 
@@ -188,7 +179,7 @@ def payload(
     streams: dict[str, list[list[str]]] = {}
     for indicator, figures in frames.indicators.items():
         stream = INDICATOR_STREAM[indicator]
-        streams.setdefault(stream, []).append([indicator, _indicator_label(indicator, language)])
+        streams.setdefault(stream, []).append([indicator, i18n.text(f"choice.{indicator}", language)])
         values = figures.values[:, columns]
         months = values[1:]
         high_period, high_month = _high(values[0]), _high(months)
@@ -216,7 +207,6 @@ def payload(
             "no_scale": i18n.text("key.no_scale", language),
         },
         "names": names,
-        "callout": callout or [False] * len(names),
         "streams": streams,
         "indicators": indicators,
         "dark_from": DARK_FROM,
@@ -518,8 +508,7 @@ def build(session, *, controls: bool = True, width: int | None = None, height: i
         placed = maps.place_labels(shapes, [f"{n}\n000,000" for n in names], unit_px=unit_px, font_px=font_px,
                                    obstacles=obstacles, bounds=bounds)  # fmt: skip
     layers = map_layers(session, frames, offices, points, 1.6 * scale, bounds, unit_px)
-    callout = None  # callouts are chips in their state's colour: the label's ink follows the value
-    data = payload(session, frames, names, list(shapes["pcode"]), layers, callout)
+    data = payload(session, frames, names, list(shapes["pcode"]), layers)
     first = data["indicators"][chosen]
     # The dashboard's palette, or the projector's when the view comes from presentation mode.
     palette = HIGH_CONTRAST if present else SEQUENTIAL

@@ -13,7 +13,6 @@ fanned out. Arrows start at the point and head towards the country across (out o
 from __future__ import annotations
 
 import functools
-import html
 import math
 
 import holoviews as hv
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from flowmon import crossings
+from flowmon.views import map as maps
 from flowmon.views.style import DIRECTION_COLORS, format_count
 
 POINT_COLUMNS = ["x", "y", "code", "name", "name_ar", "in", "out", "transit", "all", "shown", "size"]
@@ -177,20 +177,14 @@ def legend_html(view, *, words: dict[str, str], size: int = 14) -> str:
     if not getattr(view, "crossings", None):
         return ""
 
-    def swatch(style: str, width: int) -> str:
-        return (f'<span style="display:inline-block;width:{width}px;height:{size}px;vertical-align:middle;'
-                f'margin:0 6px 0 14px;{style}"></span>')  # fmt: skip
-
     diamond = f"background:{DIRECTION_COLORS['all']};transform:rotate(45deg) scale(.75)"
-    line = f"height:{max(3, size // 4)}px;background:"
-    items = [f"{swatch(diamond, size)}{html.escape(words['points'])}"]
+    items = [maps.key_item(maps.swatch(diamond, size), words["points"])]
     table = view.crossings.get("by_point")
     drawn = () if table is None or table.empty else tuple(crossings.arrows(table)["direction"].unique())
     # The arrows drawn, in their colours: both directions, or the one the view shows.
     shown = [d for d in ARROW_DIRECTIONS[::-1] if d in drawn]
     if shown:
         key = "arrows" if len(shown) == 2 else f"arrows_{shown[0]}"
-        swatches = "".join(swatch(line + DIRECTION_COLORS[d], size) for d in shown)
-        items.append(f"{swatches}{html.escape(words.get(key, words['arrows']))}")
-    spans = "".join(f'<span style="white-space:nowrap;display:inline-block">{i}</span>' for i in items)
-    return f'<div class="fm-map-key fm-crossing-key">{spans}</div>'
+        swatches = "".join(maps.swatch(maps.key_line(DIRECTION_COLORS[d], size), size) for d in shown)
+        items.append(maps.key_item(swatches, words.get(key, words["arrows"])))
+    return f'<div class="fm-map-key fm-crossing-key">{"".join(items)}</div>'

@@ -294,13 +294,6 @@ def with_chips(shapes: gpd.GeoDataFrame, placed: pd.DataFrame | None) -> gpd.Geo
     return shapes.set_geometry(geometry)
 
 
-def label_ink(ink: list[str], placed: pd.DataFrame | None) -> list[str]:
-    """A label moved off its state stands on the pale margin: always dark there."""
-    if placed is None:
-        return list(ink)
-    return np.where(placed["callout"].to_numpy(dtype=bool), "#111111", np.asarray(ink, dtype=object)).tolist()
-
-
 def leader_lines(placed: pd.DataFrame) -> hv.Segments:
     """Thin lines from a moved label back to its state (the same columns when there is none)."""
     moved = placed[placed["callout"]]
@@ -359,7 +352,8 @@ def choropleth(
         points = label_at.set_index("pcode").reindex(base["pcode"]).reset_index()[["pcode", "x", "y"]]
     points = points.assign(
         label=columns["label"] if label_names else columns["shown"],
-        ink=label_ink(columns["ink"], label_at),
+        # A called-out label stands on a chip in its state's colour: its ink follows the value there too.
+        ink=columns["ink"],
     )
     labels = hv.Labels(points, ["x", "y"], ["label", "pcode", "ink"]).opts(
         text_font_size=font_size, text_color="ink", text_font_style="bold"
@@ -532,15 +526,14 @@ def _clear_of(
     steps.sort(key=lambda kjm: kjm[0] * 0.5 + abs(kjm[1]) + 1.5 * abs(kjm[2]))
     for i in range(len(x)):
         free = []
+        tx, ty = np.array(taken_x), np.array(taken_y)
+        reach_x, reach_y = np.array(taken_w) + half_w[i], np.array(taken_h) + half_h
         for k, j, m in steps:
             cx = x[i] + k * half_h * np.cos(angle[i]) + m * half_w[i]
             cy = y[i] + k * half_h * np.sin(angle[i]) + j * half_h
             inside = (bounds[0] + half_w[i] <= cx <= bounds[2] - half_w[i]
                       and bounds[1] + half_h <= cy <= bounds[3] - half_h)  # fmt: skip
-            covers = (np.abs(np.array(taken_x) - cx) < np.array(taken_w) + half_w[i]) & (
-                np.abs(np.array(taken_y) - cy) < np.array(taken_h) + half_h
-            )
-            if inside and not covers.any():
+            if inside and not ((np.abs(tx - cx) < reach_x) & (np.abs(ty - cy) < reach_y)).any():
                 free.append((cx, cy))
                 if land is None or not land.intersects(_box(cx, cy, 2 * half_w[i], 2 * half_h)):
                     free = [(cx, cy)]
@@ -667,9 +660,20 @@ def map_frame(
     )
 
 
-def _swatch(style: str, size: int) -> str:
+def swatch(style: str, size: int) -> str:
+    """A map key's sample: a ``size`` px square styled by ``style`` (a later ``height`` makes it a line)."""
     return (f'<span style="display:inline-block;width:{size}px;height:{size}px;vertical-align:middle;'
             f'margin:0 6px 0 14px;{style}"></span>')  # fmt: skip
+
+
+def key_item(swatches: str, text: str) -> str:
+    """One entry of a map key, its samples and words kept on one line."""
+    return f'<span style="white-space:nowrap;display:inline-block">{swatches}{html.escape(text)}</span>'
+
+
+def key_line(color: str, size: int) -> str:
+    """The style of a key's line sample in ``color``."""
+    return f"height:{max(3, size // 4)}px;background:{color}"
 
 
 def legend_html(
@@ -687,34 +691,27 @@ def legend_html(
 ) -> str:
     """The map's key as HTML: office markers, zero, lines and arrows drawn now, and what a colour bar
     cannot say (``note``: one value, all zero) or what the boundary file lacks (``missing``: state names)."""
-    items = []
 
     def say(key: str) -> str:
-        return html.escape(i18n.text(key, language))
+        return i18n.text(key, language)
 
-    if offices:
-        dot = f"border-radius:50%;background:{OFFICE_COLOR};opacity:.8;border:2px solid {OFFICE_COLOR}"
-        items.append(f"{_swatch(dot, size)}{say('key.office')}")
-        if closed:
-            hollow = f"border-radius:50%;background:#fff;border:2px solid {OFFICE_COLOR}"
-            items.append(f"{_swatch(hollow, size)}{say('key.closed')}")
-    if zero:
-        items.append(f"{_swatch(f'background:{ZERO_COLOR};border:1px solid #999', size)}{say('key.zero')}")
-    if no_value:
-        hidden = f"background:{SUPPRESSED_COLOR};border:1px solid #999"
-        items.append(f"{_swatch(hidden, size)}{say('key.no_value')}")
-    if flows:
-        line = f"height:{max(3, size // 4)}px;background:{STREAM_COLORS['displacement']}"
-        items.append(f"{_swatch(line, size * 2)}{say('key.flows')}")
-    if returns:
-        line = f"height:{max(3, size // 4)}px;background:{STREAM_COLORS['return']}"
-        items.append(f"{_swatch(line, size * 2)}{say('key.returns')}")
-    items = [f'<span style="white-space:nowrap;display:inline-block">{item}</span>' for item in items]
+    entries = [  # (drawn now, sample style, sample width, words)
+        (offices, f"border-radius:50%;background:{OFFICE_COLOR};opacity:.8;border:2px solid {OFFICE_COLOR}",
+         size, "key.office"),
+        (offices and closed, f"border-radius:50%;background:#fff;border:2px solid {OFFICE_COLOR}", size,
+         "key.closed"),
+        (zero, f"background:{ZERO_COLOR};border:1px solid #999", size, "key.zero"),
+        (no_value, f"background:{SUPPRESSED_COLOR};border:1px solid #999", size, "key.no_value"),
+        (flows, key_line(STREAM_COLORS["displacement"], size), size * 2, "key.flows"),
+        (returns, key_line(STREAM_COLORS["return"], size), size * 2, "key.returns"),
+    ]  # fmt: skip
+    items = [key_item(swatch(style, width), say(key)) for drawn, style, width, key in entries if drawn]
     lines = [f'<div class="fm-map-key">{"".join(items)}</div>']
     if note:
-        lines.append(f'<div class="fm-map-scale"><b>{html.escape(note)}</b> {say("key.no_scale")}</div>')
+        words = html.escape(say("key.no_scale"))
+        lines.append(f'<div class="fm-map-scale"><b>{html.escape(note)}</b> {words}</div>')
     if missing:
-        names = html.escape(i18n.text("key.missing", language).format(names=", ".join(missing)))
+        names = html.escape(say("key.missing").format(names=", ".join(missing)))
         lines.append(f'<div class="fm-map-missing">{names}</div>')
     return "".join(lines)
 
