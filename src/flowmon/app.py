@@ -440,10 +440,6 @@ class Dashboard(pn.viewable.Viewer):
             css_classes=["fm-present", "fm-present-screen"], sizing_mode="stretch_both",
         )  # fmt: skip
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        # In a notebook: drawn inline, later updates' stylesheets from the Jupyter server (not a CDN).
-        return notebook.mimebundle(self.__panel__(), include, exclude)
-
     def __panel__(self):
         if not served():
             return pn.Row(pn.Column(self._sidebar, width=320), self._root, sizing_mode="stretch_width")

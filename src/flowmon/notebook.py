@@ -60,17 +60,7 @@ def load_inline(raw_css: list[str], *, again: bool) -> None:
     # HoloViews displays its objects itself, linking Panel's theme stylesheets on cdn.holoviz.org; a Panel
     # pane inlines them. A printer registered for a type comes before the object's own _repr_mimebundle_.
     formatter = get_ipython().display_formatter.mimebundle_formatter
-    formatter.for_type(Dimensioned, lambda obj: mimebundle(pn.panel(obj)))
-
-
-def mimebundle(viewable, include=None, exclude=None) -> tuple[dict, dict]:
-    """What a notebook displays for ``viewable``: drawn inline, its document then pointed at the Jupyter
-    server's copy of Panel's files for the models later updates make (``_dist_url``)."""
-    bundle = viewable._repr_mimebundle_(include, exclude)
-    for _, _, document, _ in list(pn.state._views.values()):
-        if document is not None:
-            document._template_variables.setdefault("dist_url", _dist_url())
-    return bundle
+    formatter.for_type(Dimensioned, lambda obj: pn.panel(obj)._repr_mimebundle_())
 
 
 def _dist_url() -> str:
