@@ -314,9 +314,9 @@ def test_trqn_assignments_have_a_tab_of_published_counts(dashboard, demo_dir):
     tabs = dashboard.breakdowns.__panel__()
     assert "TRQN" in tabs._names
     dashboard.store.period = "2025"
-    bars = dashboard.breakdowns.trqn(dashboard.store.view)
+    bars = dashboard.breakdowns.trqn(dashboard.store.view).columns
     published = trqn.counts(demo_dir, "2025")["by_sector"]
-    shown = dict(zip(bars.data["sector"], bars.data["value"], strict=True))
+    shown = dict(zip(bars["category"], bars["top"], strict=True))
     assert shown and all(shown[row.sector] == row.value for row in published.itertuples() if row.value > 0)
 
 

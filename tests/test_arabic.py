@@ -97,14 +97,15 @@ def test_arabic_tables_axes_and_breakdowns(demo_dir):
         assert not [n for n in names if english_words(n)]
     assert len(dashboard.tables.shown(view, "state")) == len(schema.STATE_PCODES)
     trend = dashboard.trend.render(view)
-    assert trend.opts.get().kwargs["ylabel"] == "الأشخاص"
+    assert trend.value_label == "الأشخاص"
+    assert not [w for w, _ in trend.tooltips if english_words(w)] and not english_words(trend.title)
+    assert not [g for g in trend.columns["group"] if english_words(g)]
     for stream in ("caseload", "return", "referral"):
         bars = dashboard.breakdowns.categories(view, stream)
-        title = bars.opts.get().kwargs["title"]
-        assert not english_words(title), title
-        assert not [v for v in bars.dimension_values(0) if english_words(str(v))]
+        assert not english_words(bars.title), bars.title
+        assert not [v for v in bars.categories if english_words(str(v))]
     bars = dashboard.breakdowns.nationalities(view)
-    assert not [v for v in bars.dimension_values(0) if english_words(str(v))]
+    assert bars.categories and not [v for v in bars.categories if english_words(str(v))]
     footer = dashboard.footer.render(view)
     assert "none" not in footer
 

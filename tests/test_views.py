@@ -85,27 +85,57 @@ def test_return_arrows_point_towards_the_country(tiles):
 def test_trend_stacks_streams_and_renders():
     periods = pd.period_range("2024-01", "2024-03", freq="M")
     table = pd.DataFrame({
-        "stream": np.repeat(["caseload", "return"], 3), "period": list(periods) * 2,
+        "stream": np.repeat(["return", "caseload"], 3), "period": list(periods) * 2,
         "value": pd.array([10, 20, pd.NA, 5, 6, 7], dtype="Int64"),
         "suppressed": [False] * 2 + [True] + [False] * 3,
     })  # fmt: skip
-    bars = charts.trend(table)
-    assert bars.opts.get().kwargs["stacked"] is True
-    assert set(bars.dframe()["period"]) == {"2024-01", "2024-02", "2024-03"}
-    hv.render(bars)
+    chart = charts.trend(table, partial={"2024-03"})
+    assert chart.categories == ["2024-01", "2024-02", "2024-03 (partial)"]
+    bars = pd.DataFrame(chart.columns)
+    # Caseload at the bottom of every period (the palette's order), returns stacked on it.
+    first = bars[bars["category"] == "2024-01"]
+    assert list(first["group"]) == ["MRRC caseload", "AVRR returns"]
+    assert list(first["bottom"]) == [0, 5] and list(first["top"]) == [5, 15]
+    hidden = bars[(bars["category"] == "2024-03 (partial)") & (bars["group"] == "AVRR returns")].iloc[0]
+    assert hidden["shown"] == "*" and hidden["top"] == hidden["bottom"]  # a hidden cell adds nothing
+    assert chart.value_end == pytest.approx(26 * charts.HEADROOM)
+    plot = charts.figure(chart)
+    assert list(plot.x_range.factors) == chart.categories
+    nothing = charts.trend(pd.DataFrame())  # a view with nothing to stack (crossings switched off)
+    assert nothing.categories == [] and nothing.value_end == 1.0
+
+
+def test_a_chart_is_redrawn_in_place_with_other_bars():
+    table = pd.DataFrame({"country": list("ab"), "value": pd.array([3, 50], dtype="Int64"),
+                          "suppressed": [False, False]})  # fmt: skip
+    plot = charts.figure(charts.ranked_bars(table, "country", title="Two"))
+    source = plot.renderers[0].data_source
+    empty = charts.ranked_bars(table.iloc[:0], "country", title="None")
+    charts.redraw(plot, empty)
+    assert plot.renderers[0].data_source is source and source.data["category"] == []
+    assert plot.x_range.end == 1.0  # never a zero-length value axis (the browser would loop on it)
+    assert plot.title.text == "None" and list(plot.y_range.factors) == []
+    three = pd.DataFrame({"country": list("xyz"), "value": pd.array([0, 0, 0], dtype="Int64"),
+                          "suppressed": [False] * 3})  # fmt: skip
+    charts.redraw(plot, charts.ranked_bars(three, "country"))
+    assert len(source.data["category"]) == len(source.data["top"]) == 3 and plot.x_range.end == 1.0
 
 
 def test_ranked_bars_keep_the_largest_on_top():
     table = pd.DataFrame(
         {
-            "country": list("abcd"),
-            "value": pd.array([3, 50, pd.NA, 20], dtype="Int64"),
-            "suppressed": [False, False, True, False],
+            "country": ["a", "b", "Unknown", "d", "Unknown"],
+            "value": pd.array([3, 50, pd.NA, 20, 30], dtype="Int64"),
+            "suppressed": [False, False, True, False, False],
         }
     )
-    bars = charts.ranked_bars(table, "country", top=3)
-    assert list(bars.dframe()["country"])[-1] == "b"  # drawn last = on top when inverted
-    hv.render(bars)
+    chart = charts.ranked_bars(table, "country", top=4)
+    assert chart.categories[-1] == "b"  # drawn last = on top
+    assert chart.columns["shown"][0] == "3" and "Unknown" in chart.categories
+    two_alike = charts.ranked_bars(table, "country", top=5)
+    assert len(set(two_alike.categories)) == 5  # two unknown countries stay two bars
+    assert dict(zip(two_alike.categories, two_alike.columns["shown"], strict=True))["Unknown (2)"] == "*"
+    charts.figure(chart)
 
 
 def test_kpi_cards_say_the_change_in_words():

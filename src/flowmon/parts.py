@@ -168,21 +168,24 @@ def has_cases(view) -> bool:
     return any(s in schema.STREAMS for s in view.filters.streams())
 
 
-def chart(function, view_param) -> pn.pane.HoloViews:
-    # Each change draws the chart anew rather than patching its data source in place: bars come and go
-    # (nationalities, periods), and Bokeh 3.9 can paint a patched bar glyph against the previous row count
-    # ("Size mismatch" in the browser). The map, whose rows never change, is patched in place.
-    return pn.pane.HoloViews(pn.bind(function, view_param), sizing_mode="stretch_width", height=CHART_HEIGHT,
-                             linked_axes=False)  # fmt: skip
+def chart(function, view_param) -> pn.pane.Bokeh:
+    """A bar chart of ``function(view)`` (a ``charts.Chart``), drawn once and redrawn in place on every
+    change of the view: no new figure per change, only the bars' columns and words are sent."""
+    owner = view_param.owner
+    plot = charts.figure(function(getattr(owner, view_param.name)), height=CHART_HEIGHT)
+    owner.param.watch(lambda event: charts.redraw(plot, function(event.new)), view_param.name)
+    return pn.pane.Bokeh(plot, sizing_mode="stretch_width", height=CHART_HEIGHT)
 
 
 class Trend(View):
     """People per month, quarter or year, stacked by case stream; partial periods said on the axis."""
 
     def draw(self):
-        pane = chart(self.render, self.store.param.view)
-        pane.visible = self.store.param.view.rx().rx.pipe(has_cases)
-        return pane
+        # Shown and hidden as a column: Panel's Bokeh pane fails to resync its figure's stylesheets when its
+        # own visibility changes.
+        holder = pn.Column(chart(self.render, self.store.param.view), sizing_mode="stretch_width")
+        holder.visible = self.store.param.view.rx().rx.pipe(has_cases)
+        return holder
 
     def render(self, view):
         table = view["by_period"]

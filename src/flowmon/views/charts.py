@@ -1,15 +1,55 @@
-"""Trends and breakdowns: stacked bars over time, ranked horizontal bars. Pure: frames in, elements out."""
+"""Trends and breakdowns: stacked bars over time, ranked horizontal bars.
+
+Pure builders turn published frames into a ``Chart`` (the bars' columns, their categories, title and words);
+``figure`` draws a Chart as a plain Bokeh figure and ``redraw`` puts another Chart into a drawn figure in
+place: the whole data source and the category range change together in one update, so a filter change
+sends a few kilobytes instead of a new figure (and builds no plot on the server).
+"""
 
 from __future__ import annotations
 
-import holoviews as hv
+import math
+from dataclasses import dataclass, field
+
 import pandas as pd
-from bokeh.models import NumeralTickFormatter
+from bokeh.models import (
+    ColumnDataSource,
+    FactorRange,
+    HoverTool,
+    Legend,
+    LegendItem,
+    NumeralTickFormatter,
+    Range1d,
+)
+from bokeh.plotting import figure as bokeh_figure
 
 from flowmon.views.style import STREAM_COLORS, STREAM_LABELS, format_count
 
 # The axis and hover words in English; a caller passes ``words`` in the page's language (flowmon.i18n).
-WORDS = {"people": "people", "period": "Period", "stream": "Stream", "partial": "partial"}
+WORDS = {"people": "people", "period": "Period", "stream": "Stream", "partial": "partial", "label": "Name"}
+# Headroom above the longest bar, so its end is not drawn against the frame.
+HEADROOM = 1.05
+
+
+@dataclass(frozen=True)
+class Chart:
+    """What one bar chart shows: bars as columns (``category``, ``bottom``, ``top``, ``color``, ``shown``,
+    ``group``), the categories in axis order, and every word drawn."""
+
+    kind: str  # "trend" (vertical, stacked) or "ranked" (horizontal, largest on top)
+    title: str
+    categories: list[str]
+    columns: dict[str, list] = field(repr=False)
+    tooltips: list[tuple[str, str]]
+    value_label: str
+    rotate: bool = False  # many periods: the axis labels slanted
+
+    @property
+    def value_end(self) -> float:
+        """The value axis' end: a zero-length axis makes Bokeh's ticker draw "0 0 0 -0" and, in a live
+        chart updated to it, loop without end in the browser (the tab freezes)."""
+        top = max(self.columns["top"], default=0)
+        return float(top) * HEADROOM if top > 0 else 1.0
 
 
 def period_labels(periods: pd.Series, freq: str = "M") -> pd.Series:
@@ -24,59 +64,51 @@ def trend(
     *,
     freq: str = "M",
     title: str = "",
-    height: int = 300,
     labels: dict[str, str] | None = None,
     partial: set[str] | frozenset[str] = frozenset(),
     words: dict[str, str] | None = None,
     colors: dict[str, str] | None = None,
-) -> hv.Bars:
+) -> Chart:
     """People per period, stacked by stream. ``table``: period, stream, value, suppressed.
 
     ``colors`` (with ``labels``) stack other groups than streams: crossings by direction put the direction
-    in ``stream``.
+    in ``stream``. Streams stack in the palette's order, the same in every period.
 
     Periods named in ``partial`` (the data covers only some of their months) are marked "(partial)" on the
-    axis, so a one-month year is not read as a collapse. An empty table gives one empty bar (HoloViews
-    cannot stack nothing), so a live chart can stay drawn.
+    axis, so a one-month year is not read as a collapse. A hidden cell stacks as nothing and says ``*``.
     """
     labels = {**STREAM_LABELS, **(labels or {})}
     words = {**WORDS, **(words or {})}
-    if table.empty:
-        first = next(iter(colors or STREAM_COLORS))
-        table = pd.DataFrame({"period": ["–"], "stream": [first], "value": [0], "suppressed": [False]})
-    names = period_labels(table["period"], freq)
-    data = table.assign(
-        period=[f"{name} ({words['partial']})" if name in partial else name for name in names],
-        stream_label=table["stream"].map(labels),
-        shown=[format_count(v) for v in table["value"]],
-        value=table["value"].fillna(0),
-    )
     palette = colors or STREAM_COLORS
-    streams = [s for s in palette if s in set(table["stream"])]
-    cmap = {labels[s]: palette[s] for s in streams}
-    return _nonzero_range(hv.Bars(data, ["period", "stream_label"], ["value", "shown"])).opts(
-        stacked=True,
-        cmap=cmap,
-        color="stream_label",
-        responsive=True,
-        height=height,
-        title=title,
-        xlabel="",
-        ylabel=words["people"],
-        xrotation=60 if data["period"].nunique() > 12 else 0,
-        legend_position="top",
-        legend_opts={"orientation": "horizontal"},
-        tools=["hover"],
-        hover_tooltips=[
-            (words["period"], "@period"),
-            (words["stream"], "@stream_label"),
-            (words["people"].capitalize(), "@shown"),
-        ],
-        line_color=None,
-        yformatter=NumeralTickFormatter(format="0,0"),
-        show_grid=True,
-        gridstyle={"xgrid_line_alpha": 0},
-    )
+    rank = {stream: i for i, stream in enumerate(palette)}
+    if table.empty:
+        table = pd.DataFrame({"period": [], "stream": [], "value": [], "suppressed": []})
+    names = period_labels(table["period"], freq)
+    data = pd.DataFrame({
+        "category": [f"{name} ({words['partial']})" if name in partial else name for name in names],
+        "stream": table["stream"].to_numpy(),
+        "value": table["value"].astype("Float64").fillna(0).to_numpy(dtype=float),
+        "shown": [format_count(v) for v in table["value"]],
+        "order": table["stream"].map(rank).to_numpy(),
+        "time": pd.Series(table["period"]).astype(str).to_numpy(),
+    })  # fmt: skip
+    data = data[data["stream"].isin(list(palette))].sort_values(["time", "order"], kind="stable")
+    top = data.groupby("category", sort=False)["value"].cumsum()
+    columns = {
+        "category": data["category"].tolist(),
+        "bottom": (top - data["value"]).tolist(),
+        "top": top.tolist(),
+        "color": [palette[s] for s in data["stream"]],
+        "shown": data["shown"].tolist(),
+        "group": [labels[s] for s in data["stream"]],
+    }
+    categories = list(dict.fromkeys(columns["category"]))
+    tooltips = [
+        (words["period"], "@category"),
+        (words["stream"], "@group"),
+        (words["people"].capitalize(), "@shown"),
+    ]
+    return Chart("trend", title, categories, columns, tooltips, words["people"], rotate=len(categories) > 12)
 
 
 def ranked_bars(
@@ -86,42 +118,94 @@ def ranked_bars(
     title: str = "",
     color: str = "#4d4d4d",
     top: int = 10,
-    height: int = 280,
     words: dict[str, str] | None = None,
-) -> hv.Bars:
+) -> Chart:
     """The ``top`` largest rows of ``table`` (``label`` column, ``value``, ``suppressed``), largest on top.
 
-    Suppressed rows stay in the chart as a zero-length bar marked ``*`` so a reader sees they exist.
+    Suppressed rows stay in the chart as a zero-length bar marked ``*`` so a reader sees they exist. Two
+    rows worded alike (two unknown countries) stay two bars.
     """
     words = {**WORDS, **(words or {})}
-    data = table.assign(shown=[format_count(v) for v in table["value"]], value=table["value"].fillna(0))
-    data = data.sort_values("value", ascending=False, kind="stable").head(top).iloc[::-1]
-    return _nonzero_range(hv.Bars(data, label, ["value", "shown"])).opts(
-        invert_axes=True,
-        color=color,
-        responsive=True,
-        height=height,
-        title=title,
-        xlabel="",
-        ylabel=words["people"],
-        tools=["hover"],
-        hover_tooltips=[
-            (label.replace("_", " ").capitalize(), f"@{{{label}}}"),
-            (words["people"].capitalize(), "@shown"),
-        ],
-        line_color=None,
-        # The value axis (axes inverted): "200,000", not "2.000e+5".
-        xformatter=NumeralTickFormatter(format="0,0"),
-    )
+    data = pd.DataFrame({
+        "name": table[label].astype(str).to_numpy(),
+        "value": table["value"].astype("Float64").fillna(0).to_numpy(dtype=float),
+        "shown": [format_count(v) for v in table["value"]],
+    })  # fmt: skip
+    data = data.sort_values("value", ascending=False, kind="stable").head(top)
+    data = data.assign(name=_distinct(data["name"].tolist())).iloc[::-1]  # numbered from the largest
+    names = data["name"].tolist()
+    columns = {
+        "category": names,
+        "bottom": [0.0] * len(names),
+        "top": data["value"].tolist(),
+        "color": [color] * len(names),
+        "shown": data["shown"].tolist(),
+        "group": names,
+    }
+    tooltips = [(label.replace("_", " ").capitalize(), "@category"), (words["people"].capitalize(), "@shown")]
+    return Chart("ranked", title, names, columns, tooltips, words["people"])
 
 
-def _nonzero_range(bars: hv.Bars) -> hv.Bars:
-    """Bars whose values are all zero get a value range of 0 to 1.
+def _distinct(names: list[str]) -> list[str]:
+    """Category names once each (a Bokeh axis refuses a name twice): a repeat gets its ordinal."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out
 
-    A zero-length range makes Bokeh's ticker draw "0 0 0 -0" and, when a live chart is updated to it from a
-    drawn one, loop without end in the browser (the tab freezes).
+
+def figure(chart: Chart, *, height: int = 300):
+    """A Bokeh figure drawing ``chart``; ``redraw`` puts another chart of the same kind into it."""
+    source = ColumnDataSource({key: list(values) for key, values in chart.columns.items()})
+    categories = FactorRange(factors=list(chart.categories))
+    values = Range1d(start=0, end=chart.value_end)
+    common = {"height": height, "sizing_mode": "stretch_width", "toolbar_location": None, "tools": "",
+              "title": chart.title, "min_border_left": 8}  # fmt: skip
+    if chart.kind == "trend":
+        plot = bokeh_figure(x_range=categories, y_range=values, **common)
+        bars = plot.vbar(x="category", bottom="bottom", top="top", width=0.8, source=source,
+                         fill_color="color", line_color=None)  # fmt: skip
+        # Grouped in the browser from the source's "group" column: streams come and go with the data.
+        key = LegendItem(label={"field": "group"}, renderers=[bars])
+        plot.add_layout(Legend(items=[key], orientation="horizontal", location="center", border_line_alpha=0),
+                        "above")  # fmt: skip
+        value_axis, category_grid = plot.yaxis, plot.xgrid
+    else:
+        plot = bokeh_figure(y_range=categories, x_range=values, **common)
+        bars = plot.hbar(y="category", left="bottom", right="top", height=0.8, source=source,
+                         fill_color="color", line_color=None)  # fmt: skip
+        value_axis, category_grid = plot.xaxis, plot.ygrid
+    plot.add_tools(HoverTool(renderers=[bars], tooltips=list(chart.tooltips)))
+    value_axis.formatter = NumeralTickFormatter(format="0,0")  # "200,000", not "2.000e+5"
+    value_axis.axis_label = chart.value_label
+    category_grid.grid_line_color = None
+    plot.outline_line_color = None
+    _set_rotation(plot, chart)
+    return plot
+
+
+def redraw(plot, chart: Chart) -> None:
+    """Put ``chart`` into a figure ``figure`` drew: data, categories, value range and words in place.
+
+    The source's data is replaced whole (bars come and go), never patched: Bokeh can paint a patched bar
+    glyph against the previous row count ("Size mismatch" in the browser).
     """
-    values = bars.dimension_values("value")
-    if len(values) and (values != 0).any():
-        return bars
-    return bars.redim.range(value=(0, 1))
+    categories, values = (
+        (plot.x_range, plot.y_range) if chart.kind == "trend" else (plot.y_range, plot.x_range)
+    )
+    renderer = plot.renderers[0]
+    renderer.data_source.data = {key: list(values) for key, values in chart.columns.items()}
+    if list(categories.factors) != list(chart.categories):
+        categories.factors = list(chart.categories)
+    values.end = chart.value_end
+    plot.title.text = chart.title
+    plot.select_one(HoverTool).tooltips = list(chart.tooltips)
+    (plot.yaxis if chart.kind == "trend" else plot.xaxis).axis_label = chart.value_label
+    _set_rotation(plot, chart)
+
+
+def _set_rotation(plot, chart: Chart) -> None:
+    if chart.kind == "trend":
+        plot.xaxis.major_label_orientation = math.pi / 3 if chart.rotate else "horizontal"
