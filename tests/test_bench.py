@@ -180,14 +180,14 @@ def test_profile_shares_count_each_part_a_stack_passes_through(tmp_path):
     collapsed = tmp_path / "stacks.txt"
     collapsed.write_text(
         "main (x.py:1);build (flowmon/viewdata.py:3);view_data (flowmon/aggregate.py:9) 30\n"
-        "main (x.py:1);update (holoviews/plotting/bokeh/element.py:2);set (bokeh/core/property/x.py:1) 60\n"
+        "main (x.py:1);redraw (flowmon/views/charts.py:2);set (bokeh/core/property/x.py:1) 60\n"
         "main (x.py:1);serialize (bokeh/core/serialization.py:5) 10\n"
     )
     shares = bench_profile.shares(collapsed)
     assert shares["samples"] == 100
     assert shares["viewdata.build (count, protect, words)"] == 30.0
     assert shares["  of which aggregate.view_data"] == 30.0
-    assert shares["HoloViews plot updates (charts)"] == 60.0
+    assert shares["the charts' in-place redraw (views/charts)"] == 60.0
     assert shares["Bokeh property changes and events"] == 60.0
     assert shares["Bokeh serialization (patches out)"] == 10.0
     assert "60.0 %" in bench_profile.format_shares(shares)

@@ -3,8 +3,8 @@
 ``record`` attaches py-spy (``pip install py-spy``; a tool, not a dependency of flowmon) to a running
 server for the duration of a benchmark phase and writes its collapsed stacks; ``shares`` reads them and says
 what part of the server's busy time was spent inside each part of the stack (a sample counts for every part
-its stack passes through, so the parts may overlap: the HoloViews update includes the Bokeh property
-changes it makes).
+its stack passes through, so the parts may overlap: a chart's redraw includes the Bokeh property changes
+it makes).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ PARTS = {
     "  of which aggregate.view_data": ("view_data (flowmon/aggregate.py",),
     "  of which privacy (protection)": ("flowmon/privacy.py",),
     "the map's in-place update (mapview)": ("_update (flowmon/mapview.py",),
-    "HoloViews plot updates (charts)": ("holoviews/plotting/",),
+    "the charts' in-place redraw (views/charts)": ("flowmon/views/charts.py",),
+    "HoloViews plotting (the map's first draw)": ("holoviews/plotting/",),
     "Panel panes (HTML, tables, KPIs)": ("panel/pane/markup.py", "panel/pane/base.py"),
     "Bokeh serialization (patches out)": ("bokeh/core/serialization.py", "bokeh/protocol/"),
     "Bokeh property changes and events": ("bokeh/core/property/", "bokeh/document/"),
