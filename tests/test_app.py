@@ -10,7 +10,7 @@ from bokeh.document import Document
 from bokeh.embed import json_item
 from conftest import published
 
-from flowmon import store, viewdata
+from flowmon import datastore, store, viewdata
 from flowmon.app import Dashboard
 from flowmon.datastore import ALL, DataStore
 from flowmon.filters import Filters
@@ -217,6 +217,22 @@ def test_data_is_loaded_once_and_shared_by_sessions(demo_dir):
     assert first.dataset is second.dataset  # one copy per server process
     first.store.office = "KSL"
     assert second.store.office == ALL  # each session keeps its own filters
+
+
+def test_sessions_share_the_snapshot_of_a_view_they_both_show(demo_dir):
+    first, second = Dashboard(data_dir=str(demo_dir)), Dashboard(data_dir=str(demo_dir))
+    assert first.store.view is second.store.view  # the view every page opens with is built once
+    first.store.param.update(office="KSL", period="2024")
+    assert first.store.view is not second.store.view
+    second.store.param.update(office="KSL", period="2024")
+    assert second.store.view is first.store.view
+    arabic = Dashboard(data_dir=str(demo_dir), language="ar")
+    assert arabic.store.view is not second.store.view  # its words are its own
+    strict = Dashboard(data_dir=str(demo_dir), operator_k=10)
+    assert strict.store.view is not Dashboard(data_dir=str(demo_dir)).store.view  # so are its numbers
+    for _ in range(datastore.SHARED_VIEWS + 5):  # a bounded number kept: a long-running server stays small
+        first.dataset.shared(("other", _), object)
+    assert len(first.dataset._views) == datastore.SHARED_VIEWS
 
 
 def test_a_changed_data_folder_is_read_again_on_the_next_page(demo_dir, tmp_path, shared_data):

@@ -72,7 +72,8 @@ def load_extensions(again: bool = False) -> None:
     offices; in a notebook displayed once, see ``flowmon.notebook``)."""
     if served():
         pn.extension(inline=False, raw_css=[CSS], loading_indicator=True)
-        hv.extension("bokeh", logo=False)
+        if hv.Store.current_backend != "bokeh" or "bokeh" not in hv.Store.renderers:
+            hv.extension("bokeh", logo=False)  # once per process: loading it again costs every page ~15 ms
     else:
         notebook.load_inline([CSS], again=again)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -23,6 +25,11 @@ from flowmon import aggregate, geo, i18n, schema, store, viewdata
 from flowmon.filters import FIELDS, INDICATOR_STREAM, STREAM_CHOICES, Filters, resolve
 
 INDICATORS = {indicator: i18n.text(f"choice.{indicator}") for indicator in INDICATOR_STREAM}
+
+
+# Snapshots of views kept per dataset for every session to share: the default view every page opens with,
+# and the views many viewers choose. A few kilobytes of published tables each.
+SHARED_VIEWS = 128
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ class Dataset:
     # to some offices, as DTM displacement is (they belong to no office and are not case records).
     crossings: pd.DataFrame = field(default_factory=lambda: schema.empty("crossings"))
     _scopes: dict = field(default_factory=dict, repr=False, compare=False)
+    _views: OrderedDict = field(default_factory=OrderedDict, repr=False, compare=False)
 
     @property
     def synthetic(self) -> bool:
@@ -71,8 +79,21 @@ class Dataset:
         if key not in self._scopes:
             events = self.events[self.events["office"].astype(str).isin(key)].reset_index(drop=True)
             offices_table = self.offices[self.offices["code"].isin(key)].reset_index(drop=True)
-            self._scopes[key] = dataclasses.replace(self, events=events, offices=offices_table, _scopes={})
+            self._scopes[key] = dataclasses.replace(self, events=events, offices=offices_table, _scopes={},
+                                                    _views=OrderedDict())  # fmt: skip
         return self._scopes[key]
+
+    def shared(self, key: tuple, make):
+        """``make()``, made once for every session of the process that asks with the same ``key`` (the view
+        of the same filters, language and threshold is the same immutable snapshot for every viewer of this
+        dataset): the most recently used ``SHARED_VIEWS`` are kept."""
+        if key in self._views:
+            self._views.move_to_end(key)
+            return self._views[key]
+        value = self._views[key] = make()
+        while len(self._views) > SHARED_VIEWS:
+            self._views.popitem(last=False)
+        return value
 
     def sources(self) -> list[dict]:
         """One line per source: what it is, its stream, and its "as of" date."""
@@ -123,6 +144,11 @@ def open_dataset(data_dir: str | os.PathLike) -> Dataset:
     return _read(str(folder), _stamp(folder))
 
 
+def _hashable(operator_k):
+    """An operator's threshold as a key: one k, or the k of each stream."""
+    return tuple(sorted(operator_k.items())) if isinstance(operator_k, Mapping) else operator_k
+
+
 ALL = ""  # the value of a one-or-all filter set to all
 
 
@@ -154,7 +180,8 @@ class DataStore(param.Parameterized):
     def __init__(self, dataset: Dataset, operator_k: int | None = None, **params):
         self.dataset = dataset
         self.operator_k = operator_k
-        self.choices = viewdata.choices(dataset, operator_k)
+        self.choices = dataset.shared(("choices", _hashable(operator_k)),
+                                      lambda: viewdata.choices(dataset, operator_k))  # fmt: skip
         self._built = None
         self._linking = False
         super().__init__(**params)
@@ -202,10 +229,10 @@ class DataStore(param.Parameterized):
         key = (self.filters, self.language, tuple(self.notices))
         if key == self._built:
             return  # a change that moved another filter with it (streams -> the map) is built once
-        view = viewdata.build(
+        view = self.dataset.shared(("view", *key, _hashable(self.operator_k)), lambda: viewdata.build(
             self.dataset, self.filters, operator_k=self.operator_k, language=self.language,
             notices=tuple(self.notices),
-        )  # fmt: skip
+        ))  # fmt: skip
         self._built = key
         document = pn.state.curdoc
         if document is None or document.session_context is None:

@@ -168,13 +168,18 @@ def has_cases(view) -> bool:
     return any(s in schema.STREAMS for s in view.filters.streams())
 
 
-def chart(function, view_param) -> pn.pane.Bokeh:
-    """A bar chart of ``function(view)`` (a ``charts.Chart``), drawn once and redrawn in place on every
-    change of the view: no new figure per change, only the bars' columns and words are sent."""
-    owner = view_param.owner
-    plot = charts.figure(function(getattr(owner, view_param.name)), height=CHART_HEIGHT)
-    owner.param.watch(lambda event: charts.redraw(plot, function(event.new)), view_param.name)
-    return pn.pane.Bokeh(plot, sizing_mode="stretch_width", height=CHART_HEIGHT)
+def chart(function, view_param) -> pn.param.ParamFunction:
+    """A bar chart of ``function(view)`` (a ``charts.Chart``), drawn when first shown (a tab not opened
+    builds no figure) and then redrawn in place on every change of the view: no new figure per change, only
+    the bars' columns and words are sent."""
+    owner, name = view_param.owner, view_param.name
+
+    def draw() -> pn.pane.Bokeh:
+        plot = charts.figure(function(getattr(owner, name)), height=CHART_HEIGHT)
+        owner.param.watch(lambda event: charts.redraw(plot, function(event.new)), name)
+        return pn.pane.Bokeh(plot, sizing_mode="stretch_width", height=CHART_HEIGHT)
+
+    return pn.param.ParamFunction(draw, lazy=True, sizing_mode="stretch_width", height=CHART_HEIGHT)
 
 
 class Trend(View):
