@@ -163,7 +163,8 @@ class Journey:
             if before is not None and now == before and time.monotonic() < deadline - 17:
                 page.wait_for_timeout(200)
                 continue
-            stable = stable + 1 if now == last else 0
+            # A page with no document yet (reloading, or waiting for its first document) is not settled.
+            stable = stable + 1 if now == last and now else 0
             if stable >= 4:  # a second without change: the server's answers arrive in several messages
                 return
             last = now
@@ -171,6 +172,8 @@ class Journey:
 
     def fingerprint(self) -> str:
         try:
+            if not self.page.evaluate("() => !!(window.Bokeh && Bokeh.documents.length)"):
+                return ""
             return json.dumps(self.page.evaluate(PAGE_JS), sort_keys=True) + self.page.url
         except PlaywrightError:  # the page is navigating (a language or mode switch reloads it)
             self.page.wait_for_load_state("networkidle")

@@ -19,6 +19,7 @@ import holoviews as hv
 import pandas as pd
 import panel as pn
 import param
+from panel.io.state import set_curdoc
 
 from flowmon import access, access_log, crossing_parts, crossings, i18n, notebook, parts, schema, store
 from flowmon.datastore import ALL, INDICATORS, DataStore, open_dataset
@@ -163,9 +164,28 @@ class Dashboard(pn.viewable.Viewer):
         self.map = MapView(self.store, language=self.language, present=self.present)
         self._build_widgets()
         self._build_views()
-        self._root.objects = [self.presentation_area() if self.present else self.main_area()]
+        self._place_main_area()
         self._sidebar.objects = [self.controls]
         self._sidebar.styles = self.controls.styles  # the sidebar itself runs right to left in Arabic
+
+    def _place_main_area(self) -> None:
+        """The map, figures and tables; served, built on the tick after the page's HTML is sent.
+
+        The HTML then goes out with the sidebar and a loading main area at once; the main area is built
+        while the browser fetches and starts its scripts, and is in the document the page then asks for.
+        """
+        area = self.presentation_area if self.present else self.main_area
+        document = pn.state.curdoc
+        if not served():
+            self._root.objects = [area()]
+            return
+        self._root.objects = [pn.Column(loading=True, min_height=400, sizing_mode="stretch_both")]
+
+        def fill() -> None:
+            with set_curdoc(document):
+                self._root.objects = [area()]
+
+        document.add_next_tick_callback(fill)
 
     def _build_widgets(self) -> None:
         store, t = self.store, self._t

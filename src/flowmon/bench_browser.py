@@ -125,23 +125,27 @@ def candidate_actions(choices, count: int) -> list[tuple[str, str | None]]:
 
 
 def plan(dataset, count: int) -> list[tuple[tuple[str, str | None], Filters, dict]]:
-    """``count`` actions from the default view, each changing what the map shows, with the expected map."""
+    """``count`` actions from the default view, each changing what the map shows, with the expected map.
+
+    No view comes twice: sessions share a view's snapshot (``Dataset.shared``), so a repeat would time a
+    lookup instead of counting."""
     from flowmon import viewdata
 
     choices = viewdata.choices(dataset)
     filters = Filters(period=choices.default_period)
     shown = expected_map(dataset, filters)
-    steps = []
+    steps, seen = [], {filters}
     for action in candidate_actions(choices, count):
         if len(steps) == count:
             break
         new = after(filters, action)
-        if new == filters:
+        if new in seen:
             continue
         values = expected_map(dataset, new)
         if _key(values) == _key(shown):
             continue  # the map would not change: nothing to time
         steps.append((action, new, values))
+        seen.add(new)
         filters, shown = new, values
     return steps
 
