@@ -55,6 +55,18 @@ def dashboard_changes(session: bc.Session) -> list[tuple[str, str, object]]:
     return changes
 
 
+def _views_visited(changes: list[tuple[str, str, object]]) -> set[tuple]:
+    """The widget states a cycle of changes passes through: the views it asks the server for (read on the
+    cycle's second pass, when every widget it touches has been set)."""
+    state: dict[str, object] = {}
+    seen = set()
+    for i, (model, prop, value) in enumerate([*changes, *changes]):
+        state[f"{model}.{prop}"] = tuple(value) if isinstance(value, list) else value
+        if i >= len(changes):
+            seen.add(tuple(sorted(state.items())))
+    return seen
+
+
 def reference_changes(session: bc.Session) -> list[tuple[str, str, object]]:
     select = session.widget("Period")
     current = select["attributes"].get("value")
@@ -140,7 +152,9 @@ async def _load(
         "mb_per_session": round((server.rss_mb() - before) / max(len(sessions), 1), 1),
         "server_mb": round(server.rss_mb(), 1),
     }
-    cycles = [itertools.cycle(make_changes(s)) for s in sessions]
+    plans = [make_changes(s) for s in sessions]
+    result["distinct_views"] = len({view for plan in plans for view in _views_visited(plan)})
+    cycles = [itertools.cycle(plan) for plan in plans]
     cpu = server.cpu_s()
     for name, rate in rates.items():
         started = time.monotonic()
@@ -239,6 +253,9 @@ def format_load(result: dict, machine: str) -> str:
         f"target: >= {TARGET_RATE:.0f} changes/s saturated, p95 < {TARGET_P95_MS:.0f} ms at "
         f"{TARGET_RATE:.0f}/s; "
         f"server log errors: {len(dash['server_errors'])}",
+        f"the sessions' cycles ask for {dash.get('distinct_views', '?')} distinct views, the same for every "
+        "session: a view's snapshot is counted once and shared, so most changes here draw a shared view "
+        "(`flowmon bench --browser` times views never seen before)",
         f"machine: {machine}",
     ]
     if dash.get("profile"):
