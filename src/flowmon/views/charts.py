@@ -201,7 +201,7 @@ def redraw(plot, chart: Chart) -> None:
         categories.factors = list(chart.categories)
     values.end = chart.value_end
     plot.title.text = chart.title
-    plot.select_one(HoverTool).tooltips = list(chart.tooltips)
+    next(tool for tool in plot.tools if isinstance(tool, HoverTool)).tooltips = list(chart.tooltips)
     (plot.yaxis if chart.kind == "trend" else plot.xaxis).axis_label = chart.value_label
     _set_rotation(plot, chart)
 
