@@ -419,12 +419,28 @@ class MapView(pn.viewable.Viewer):
         return hv.Overlay(layers)
 
     def _flow_columns(self, view) -> dict[str, list[maps.Columns]]:
-        """Per ``FLOW_LAYERS`` name, the columns of each of its layers, in ``_flow_layers``' order."""
-        displacement = maps.flow_columns(self._displacement(view), self._points, scale=self._scale)
-        returns = maps.return_columns(self._returns(view), self._points, self.store.dataset.countries,
-                                      scale=self._scale, **self._return_placement())  # fmt: skip
-        crossing = crossing_map.layer_columns(view, schematic=self.geometry == "tiles", scale=self._scale)
-        return dict(zip(FLOW_LAYERS, (list(displacement), list(returns), crossing), strict=True))
+        """Per ``FLOW_LAYERS`` name, the columns of each of its layers, in ``_flow_layers``' order.
+
+        A name with nothing to draw whose layers are empty in the browser already is left out: most views
+        draw no lines, and their sources then stay as they are (no work, no message to the browser).
+        """
+        builders = {
+            "flow": (self._displacement(view).empty, lambda: maps.flow_columns(
+                self._displacement(view), self._points, scale=self._scale)),
+            "return": (self._returns(view).empty, lambda: maps.return_columns(
+                self._returns(view), self._points, self.store.dataset.countries, scale=self._scale,
+                **self._return_placement())),
+            "crossing": (not crossing_map.has_points(view), lambda: crossing_map.layer_columns(
+                view, schematic=self.geometry == "tiles", scale=self._scale)),
+        }  # fmt: skip
+        return {name: list(build()) for name, (nothing, build) in builders.items()
+                if not (nothing and self._empty_in_browser(name))}  # fmt: skip
+
+    def _empty_in_browser(self, name: str) -> bool:
+        """Whether every drawn layer of ``name`` (``FLOW_LAYERS``: ``flow0``, ``flow1``, ...) has no rows."""
+        sources = [handles["source"] for key, drawn in self._handles.items()
+                   if key.rstrip("0123456789") == name for handles in drawn]  # fmt: skip
+        return not any(len(column) for source in sources for column in source.data.values())
 
     # --- values ---------------------------------------------------------------------------------------
     def _of_view(self, view, name: str, table):
@@ -488,7 +504,8 @@ class MapView(pn.viewable.Viewer):
             for i, data in enumerate(layers):
                 for handles in self._handles.get(f"{name}{i}", []):
                     write_columns(handles["source"], data, replace=True)
-        self._key.object = self._legend(drawn=crossing_map.drawn_directions(flows["crossing"]))
+        drawn = crossing_map.drawn_directions(flows["crossing"]) if "crossing" in flows else ()
+        self._key.object = self._legend(drawn=drawn)
 
     def _on_select(self, index: list[int]) -> None:
         """A click on a state selects it; a click on the selected state (or beside the map) clears it.

@@ -59,6 +59,12 @@ def _positions(schematic: bool) -> pd.DataFrame:
     return table.assign(x=placed["x"].to_numpy(), y=placed["y"].to_numpy())[["code", "x", "y", "lon", "lat"]]
 
 
+def has_points(view) -> bool:
+    """Whether ``view`` has published crossing points (every crossing layer is empty otherwise)."""
+    table = getattr(view, "crossings", {}).get("by_point")
+    return table is not None and not table.empty
+
+
 def point_values(view) -> pd.DataFrame:
     """``flowmon.crossings.map_points`` of the view's published ``by_point`` (no row when the view shows no
     crossings)."""
@@ -68,10 +74,13 @@ def point_values(view) -> pd.DataFrame:
     return crossings.map_points(table)
 
 
-def point_table(view, placed: pd.DataFrame, *, scale: float = 1.0) -> pd.DataFrame:
+def point_table(
+    view, placed: pd.DataFrame, *, scale: float = 1.0, values: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The points layer's rows (``POINT_COLUMNS``): each selected point, sized by the people of the view's
-    direction (area by people: the square root of the share of the largest)."""
-    values = point_values(view)
+    direction (area by people: the square root of the share of the largest). ``values``: ``point_values``
+    of the view, when the caller has it."""
+    values = point_values(view) if values is None else values
     table = values.merge(placed[["code", "x", "y"]], on="code", how="inner")
     measure = view.crossing_direction
     shown = table[measure].astype("float64") if len(table) else pd.Series(dtype="float64")
@@ -98,14 +107,17 @@ def point_markers(columns: maps.Columns, *, scale: float = 1.0) -> hv.Points:
     )  # fmt: skip
 
 
-def arrow_tables(view, placed: pd.DataFrame, *, length: float, scale: float = 1.0) -> dict[str, pd.DataFrame]:
+def arrow_tables(
+    view, placed: pd.DataFrame, *, length: float, scale: float = 1.0, values: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
     """Per direction (out, in), the arrows' rows (``ARROW_COLUMNS``): from ``flowmon.crossings.arrows``,
-    moved to where the point is drawn and ``length`` long; width by people over both directions."""
+    moved to where the point is drawn and ``length`` long; width by people over both directions.
+    ``values``: ``point_values`` of the view, when the caller has it."""
     table = getattr(view, "crossings", {}).get("by_point")
     empty = pd.DataFrame({c: [] for c in ARROW_COLUMNS})
     if table is None or table.empty:
         return {d: empty for d in ARROW_DIRECTIONS}
-    arrows = crossings.arrows(table, length=length)
+    arrows = crossings.point_arrows(point_values(view) if values is None else values, length=length)
     at = placed.set_index("code")
     shift_x = (at["x"] - at["lon"]).reindex(arrows["point"]).to_numpy()
     shift_y = (at["y"] - at["lat"]).reindex(arrows["point"]).to_numpy()
@@ -155,12 +167,13 @@ def layer_tables(view, *, schematic: bool, scale: float = 1.0) -> dict[str, pd.D
         length = ARROW_TILES * tile_spacing()
     else:
         length = ARROW_DEGREES
-    arrows = arrow_tables(view, placed, length=length, scale=scale)
+    values = point_values(view)  # the published points, read once for the arrows and the points
+    arrows = arrow_tables(view, placed, length=length, scale=scale, values=values)
     tables = {}
     for direction in ARROW_DIRECTIONS:
         tables[f"cross_{direction}"] = arrows[direction]
         tables[f"cross_{direction}_heads"] = _heads(arrows[direction])
-    tables["cross_points"] = point_table(view, placed, scale=scale)
+    tables["cross_points"] = point_table(view, placed, scale=scale, values=values)
     return tables
 
 
