@@ -18,6 +18,7 @@ import pandas as pd
 import panel as pn
 import param
 import shapely
+from bokeh.core.property.vectorization import Field
 from holoviews.plotting.bokeh.util import multi_polygons_data
 
 from flowmon import geo, i18n, schema
@@ -38,6 +39,8 @@ PRESENT_UNIT_PX = 45.0
 FLOW_LAYERS = ("flow", "return", "crossing")
 # HoloViews copies a column that a style option is mapped to under the option's name.
 _STYLE_COPIES = {"color": "value", "line_width": "width", "fill_color": "fill", "text_color": "ink"}
+# Styles mapped to a column that a change rewrites (sizes, widths, arrowheads' angles, fills, label ink).
+_COLUMN_STYLES = ("line_width", "angle", "size", "fill_color", "text_color")
 
 
 def write_columns(source, columns: dict, *, replace: bool = False) -> None:
@@ -55,6 +58,30 @@ def write_columns(source, columns: dict, *, replace: bool = False) -> None:
         source.data = new
     else:
         source.data.update(new)
+
+
+def keep_style_columns(plot, element) -> None:
+    """Give a style mapped to a column its column back where HoloViews drew it as one value.
+
+    HoloViews draws a mapped style whose values are all alike (a single arrow, every office open) as one
+    value on the glyph and keeps no column: a change would write the column and the glyph not follow it.
+    """
+    style = hv.Store.lookup_options("bokeh", element, "style").kwargs
+    source, renderer = plot.handles["source"], plot.handles["glyph_renderer"]
+    rows = len(next(iter(source.data.values()), ()))
+    glyphs = [renderer.glyph, renderer.selection_glyph, renderer.nonselection_glyph, renderer.hover_glyph,
+              renderer.muted_glyph]  # fmt: skip
+    for prop in _COLUMN_STYLES:
+        mapped = style.get(prop)
+        if not (isinstance(mapped, hv.dim) or (isinstance(mapped, str) and element.get_dimension(mapped))):
+            continue
+        value = getattr(renderer.glyph, prop)
+        if isinstance(value, Field):
+            continue
+        source.data[prop] = [value] * rows
+        for glyph in glyphs:
+            if glyph is not None and not isinstance(glyph, str) and getattr(glyph, prop, None) == value:
+                setattr(glyph, prop, {"field": prop})
 
 
 class MapView(pn.viewable.Viewer):
@@ -163,6 +190,7 @@ class MapView(pn.viewable.Viewer):
 
     def _capture(self, name: str):
         def hook(view, plot, element):
+            keep_style_columns(plot, element)  # what a change rewrites is a column of the source
             view._handles.setdefault(name, []).append(plot.handles)
 
         return self._hook(hook)
@@ -424,17 +452,25 @@ class MapView(pn.viewable.Viewer):
         A name with nothing to draw whose layers are empty in the browser already is left out: most views
         draw no lines, and their sources then stay as they are (no work, no message to the browser).
         """
-        builders = {
-            "flow": (self._displacement(view).empty, lambda: maps.flow_columns(
-                self._displacement(view), self._points, scale=self._scale)),
-            "return": (self._returns(view).empty, lambda: maps.return_columns(
-                self._returns(view), self._points, self.store.dataset.countries, scale=self._scale,
-                **self._return_placement())),
-            "crossing": (not crossing_map.has_points(view), lambda: crossing_map.layer_columns(
-                view, schematic=self.geometry == "tiles", scale=self._scale)),
-        }  # fmt: skip
-        return {name: list(build()) for name, (nothing, build) in builders.items()
-                if not (nothing and self._empty_in_browser(name))}  # fmt: skip
+        return {name: self._layer_columns(name, view) for name in FLOW_LAYERS
+                if not (self._nothing_to_draw(name, view) and self._empty_in_browser(name))}  # fmt: skip
+
+    def _layer_columns(self, name: str, view) -> list[maps.Columns]:
+        """The columns of each layer of ``name`` (``FLOW_LAYERS``), in ``_flow_layers``' order."""
+        if name == "flow":
+            return list(maps.flow_columns(self._displacement(view), self._points, scale=self._scale))
+        if name == "return":
+            return list(maps.return_columns(self._returns(view), self._points, self.store.dataset.countries,
+                                            scale=self._scale, **self._return_placement()))  # fmt: skip
+        return crossing_map.layer_columns(view, schematic=self.geometry == "tiles", scale=self._scale)
+
+    def _nothing_to_draw(self, name: str, view) -> bool:
+        """No rows in: every layer of ``name`` comes out empty (rows in may still draw none)."""
+        if name == "flow":
+            return self._displacement(view).empty
+        if name == "return":
+            return self._returns(view).empty
+        return not crossing_map.has_points(view)
 
     def _empty_in_browser(self, name: str) -> bool:
         """Whether every drawn layer of ``name`` (``FLOW_LAYERS``: ``flow0``, ``flow1``, ...) has no rows."""

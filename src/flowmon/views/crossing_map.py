@@ -152,7 +152,7 @@ def arrow_layers(columns: dict[str, maps.Columns], *, scale: float = 1.0) -> lis
         layers.append(segments.opts(hover_tooltips=tooltips, **style))
         layers.append(
             hv.Points(pd.DataFrame(heads), ["x", "y"], ["angle"]).opts(
-                marker="triangle", angle="angle", size=13 * scale, color=color, line_color="white"
+                marker="triangle", angle=maps.HEAD_ANGLE, size=13 * scale, color=color, line_color="white"
             )
         )
     return layers

@@ -50,6 +50,9 @@ HOVER_STATE = [("State", "@name_en"), ("الولاية", "@name_ar"), ("Pcode", 
 HATCH = "/"
 # A layer's columns as its drawn Bokeh source holds them: name -> values, in the element's dimension order.
 Columns = dict[str, np.ndarray]
+# Arrowheads' ``angle`` style: HoloViews takes a mapped angle in degrees and hands Bokeh radians; the heads'
+# angles are radians already (as the live map writes them on a change and the HTML export draws them).
+HEAD_ANGLE = np.rad2deg(hv.dim("angle"))
 
 
 def count_format() -> NumeralTickFormatter:
@@ -454,7 +457,7 @@ def _lines(
         line_width="width", color=color, alpha=0.75, tools=["hover"], hover_tooltips=tooltips
     )
     heads = hv.Points(pd.DataFrame(heads), ["x", "y"], ["angle"]).opts(
-        marker="triangle", angle="angle", size=14 * scale, color=color, line_color="white"
+        marker="triangle", angle=HEAD_ANGLE, size=14 * scale, color=color, line_color="white"
     )
     return segments, heads
 
