@@ -543,6 +543,12 @@ def _apart(x: np.ndarray, y: np.ndarray, half_w, h: float, limits: tuple[float, 
     return y
 
 
+# Where ``_clear_of`` looks for a free place, cheapest first: outwards (k), up or down (j), sideways (m).
+_STEPS = sorted(((k, j, m) for k in range(12) for j in range(-4, 5) for m in (-1, 0, 1)),
+                key=lambda kjm: kjm[0] * 0.5 + abs(kjm[1]) + 1.5 * abs(kjm[2]))  # fmt: skip
+_STEP_K, _STEP_J, _STEP_M = np.array(_STEPS).T
+
+
 def _clear_of(
     x: np.ndarray,
     y: np.ndarray,
@@ -561,25 +567,21 @@ def _clear_of(
     half_w = np.broadcast_to(half_w, x.shape)
     taken_x, taken_y = list(boxes["x"]), list(boxes["y"])
     taken_w, taken_h = list(boxes["w"] / 2), list(boxes["h"] / 2)
-    # Outwards (k), up or down (j), sideways (m): the cheapest free place first.
-    steps = [(k, j, m) for k in range(12) for j in range(-4, 5) for m in (-1, 0, 1)]
-    steps.sort(key=lambda kjm: kjm[0] * 0.5 + abs(kjm[1]) + 1.5 * abs(kjm[2]))
     for i in range(len(x)):
-        free = []
-        tx, ty = np.array(taken_x), np.array(taken_y)
+        # Every candidate place at once (a filter change places the labels again), in ``_STEPS`` order.
+        cx = x[i] + _STEP_K * half_h * np.cos(angle[i]) + _STEP_M * half_w[i]
+        cy = y[i] + _STEP_K * half_h * np.sin(angle[i]) + _STEP_J * half_h
+        inside = ((bounds[0] + half_w[i] <= cx) & (cx <= bounds[2] - half_w[i])
+                  & (bounds[1] + half_h <= cy) & (cy <= bounds[3] - half_h))  # fmt: skip
         reach_x, reach_y = np.array(taken_w) + half_w[i], np.array(taken_h) + half_h
-        for k, j, m in steps:
-            cx = x[i] + k * half_h * np.cos(angle[i]) + m * half_w[i]
-            cy = y[i] + k * half_h * np.sin(angle[i]) + j * half_h
-            inside = (bounds[0] + half_w[i] <= cx <= bounds[2] - half_w[i]
-                      and bounds[1] + half_h <= cy <= bounds[3] - half_h)  # fmt: skip
-            if inside and not ((np.abs(tx - cx) < reach_x) & (np.abs(ty - cy) < reach_y)).any():
-                free.append((cx, cy))
-                if land is None or not land.intersects(_box(cx, cy, 2 * half_w[i], 2 * half_h)):
-                    free = [(cx, cy)]
-                    break
-        if free:  # a country's name over a state reads as the state's: only when nothing else is free
-            x[i], y[i] = free[0]
+        covers = (np.abs(np.array(taken_x) - cx[:, None]) < reach_x) & (
+            np.abs(np.array(taken_y) - cy[:, None]) < reach_y
+        )
+        free = np.flatnonzero(inside & ~covers.any(axis=1))
+        if len(free):  # a country's name over a state reads as the state's: only when nothing else is free
+            off_land = (c for c in free if not land.intersects(_box(cx[c], cy[c], 2 * half_w[i], 2 * half_h)))
+            place = free[0] if land is None else next(off_land, free[0])
+            x[i], y[i] = cx[place], cy[place]
         taken_x.append(x[i])
         taken_y.append(y[i])
         taken_w.append(half_w[i])
