@@ -432,9 +432,13 @@ def arrows(published_by_point: pd.DataFrame, length: float = ARROW_DEGREES) -> p
     """Arrows across the border: ``point, direction, value, x0, y0, x1, y1`` (lon/lat), one per point and
     direction (in, out) with someone. Out of Sudan starts at the point and heads ``length`` degrees towards
     the country across; into Sudan comes from there to the point. Draw their width by ``value``."""
+    return point_arrows(map_points(published_by_point), length)
+
+
+def point_arrows(table: pd.DataFrame, length: float = ARROW_DEGREES) -> pd.DataFrame:
+    """``arrows`` of a ``map_points`` table (for a caller that has it already: the live map, on a change)."""
     from flowmon.geo.countries import country_point
 
-    table = map_points(published_by_point)
     rows = []
     for point in table.to_dict("records"):
         target_lon, target_lat = country_point(point["country_across"])

@@ -2,8 +2,10 @@
 
 A filter change rewrites only the value columns of the map's Bokeh data sources (colours, labels, hover
 figures, office sizes, flow lines), so the state polygons are not sent to the browser again
-(holoviz/holoviews#4453) and the user's zoom stays where it was. The elements themselves come from the pure
-builders of ``flowmon.views.map``; this module only keeps hold of what they drew.
+(holoviz/holoviews#4453) and the user's zoom stays where it was. The elements come from the pure builders of
+``flowmon.views.map`` and ``flowmon.views.crossing_map`` once, when the map is drawn; a change writes their
+column functions' output straight into the drawn sources (building HoloViews elements only to read their
+columns back was most of a change's cost). This module only keeps hold of what they drew.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pandas as pd
 import panel as pn
 import param
 import shapely
+from bokeh.core.property.vectorization import Field
 from holoviews.plotting.bokeh.util import multi_polygons_data
 
 from flowmon import geo, i18n, schema
@@ -36,6 +39,8 @@ PRESENT_UNIT_PX = 45.0
 FLOW_LAYERS = ("flow", "return", "crossing")
 # HoloViews copies a column that a style option is mapped to under the option's name.
 _STYLE_COPIES = {"color": "value", "line_width": "width", "fill_color": "fill", "text_color": "ink"}
+# Styles mapped to a column that a change rewrites (sizes, widths, arrowheads' angles, fills, label ink).
+_COLUMN_STYLES = ("line_width", "angle", "size", "fill_color", "text_color")
 
 
 def write_columns(source, columns: dict, *, replace: bool = False) -> None:
@@ -55,10 +60,28 @@ def write_columns(source, columns: dict, *, replace: bool = False) -> None:
         source.data.update(new)
 
 
-def element_columns(element: hv.Element) -> dict:
-    """The columns HoloViews puts in an element's Bokeh source (dimension names as keys)."""
-    frame = element.dframe()
-    return {str(c): frame[c].to_numpy() for c in frame.columns}
+def keep_style_columns(plot, element) -> None:
+    """Give a style mapped to a column its column back where HoloViews drew it as one value.
+
+    HoloViews draws a mapped style whose values are all alike (a single arrow, every office open) as one
+    value on the glyph and keeps no column: a change would write the column and the glyph not follow it.
+    """
+    style = hv.Store.lookup_options("bokeh", element, "style").kwargs
+    source, renderer = plot.handles["source"], plot.handles["glyph_renderer"]
+    rows = len(next(iter(source.data.values()), ()))
+    glyphs = [renderer.glyph, renderer.selection_glyph, renderer.nonselection_glyph, renderer.hover_glyph,
+              renderer.muted_glyph]  # fmt: skip
+    for prop in _COLUMN_STYLES:
+        mapped = style.get(prop)
+        if not (isinstance(mapped, hv.dim) or (isinstance(mapped, str) and element.get_dimension(mapped))):
+            continue
+        value = getattr(renderer.glyph, prop)
+        if isinstance(value, Field):
+            continue
+        source.data[prop] = [value] * rows
+        for glyph in glyphs:
+            if glyph is not None and not isinstance(glyph, str) and getattr(glyph, prop, None) == value:
+                setattr(glyph, prop, {"field": prop})
 
 
 class MapView(pn.viewable.Viewer):
@@ -82,6 +105,7 @@ class MapView(pn.viewable.Viewer):
         self._measured_unit_px: float | None = None
         self._extent: tuple[float, float, float, float] | None = None
         self._land_shape = None  # the states as one shape, made on first use
+        self._view_tables: tuple = (None, {})  # the tables of the last view drawn (see ``_of_view``)
         self.selection: hv.streams.Selection1D | None = None
         self._pane = (
             pn.pane.HoloViews(self._build(), sizing_mode="stretch_both", min_height=300)
@@ -123,7 +147,8 @@ class MapView(pn.viewable.Viewer):
         return [f"{name} ({pcode})" for pcode, name in zip(states["pcode"], states[column], strict=True)
                 if pcode in missing]  # fmt: skip
 
-    def _legend(self) -> str:
+    def _legend(self, drawn: tuple[str, ...] | None = None) -> str:
+        """The map's key; ``drawn``: the crossing arrow directions just drawn, when the caller has them."""
         view = self.store.view
         values = self._state_values(view).set_index("pcode")["value"].reindex(self.shapes["pcode"])
         values = values.astype("float64")
@@ -138,12 +163,12 @@ class MapView(pn.viewable.Viewer):
             missing=self.missing_names(),
             size=20 if self.present else 14,
             language=self.language,
-        ) + self._crossing_legend(view)
+        ) + self._crossing_legend(view, drawn)
 
-    def _crossing_legend(self, view) -> str:
+    def _crossing_legend(self, view, drawn: tuple[str, ...] | None) -> str:
         words = {key: i18n.text(f"crossing.{key}_key", self.language)
                  for key in ("points", "arrows", "arrows_in", "arrows_out")}  # fmt: skip
-        return crossing_map.legend_html(view, words=words, size=20 if self.present else 14)
+        return crossing_map.legend_html(view, words=words, size=20 if self.present else 14, drawn=drawn)
 
     @staticmethod
     def _shows_offices(view) -> bool:
@@ -165,6 +190,7 @@ class MapView(pn.viewable.Viewer):
 
     def _capture(self, name: str):
         def hook(view, plot, element):
+            keep_style_columns(plot, element)  # what a change rewrites is a column of the source
             view._handles.setdefault(name, []).append(plot.handles)
 
         return self._hook(hook)
@@ -348,7 +374,7 @@ class MapView(pn.viewable.Viewer):
             at = self._placed.set_index("pcode").reindex(shapes["pcode"])
             for handles in self._handles.get("labels", []):
                 write_columns(handles["source"], {"x": at["x"].to_numpy(), "y": at["y"].to_numpy()})
-            leaders = element_columns(maps.leader_lines(self._placed))
+            leaders = maps.leader_columns(self._placed)
             for handles in self._handles.get("leaders", []):
                 write_columns(handles["source"], leaders, replace=True)
         for handles in self._handles.get("labels", []):
@@ -403,35 +429,78 @@ class MapView(pn.viewable.Viewer):
     def _unit(self) -> str:
         return i18n.text(f"unit.{self.store.view.filters.map_stream}", self.language)
 
-    def _flow_elements(self, view) -> tuple[hv.Overlay, hv.Overlay, hv.Overlay]:
-        displacement = maps.flow_lines(self._displacement(view), self._points, scale=self._scale)
-        returns = maps.return_arrows(
-            self._returns(view), self._points, self.store.dataset.countries, scale=self._scale,
-            bounds=self._visible_bounds(), unit_px=self._unit_px(), avoid=self._placed, land=self._land,
-            language=self.language,
-        )  # fmt: skip
-        crossing = crossing_map.layers(view, schematic=self.geometry == "tiles", scale=self._scale)
-        return displacement, returns, crossing
+    def _return_placement(self) -> dict:
+        """Where the return arrows' labels may go on the map as it is laid out now."""
+        return {"bounds": self._visible_bounds(), "unit_px": self._unit_px(), "avoid": self._placed,
+                "land": self._land, "language": self.language}  # fmt: skip
 
     def _flow_layers(self, view) -> hv.Overlay:
+        """The lines, arrows and crossing points as elements (drawn once; ``_flow_columns`` on a change)."""
+        displacement = maps.flow_lines(self._displacement(view), self._points, scale=self._scale)
+        returns = maps.return_arrows(self._returns(view), self._points, self.store.dataset.countries,
+                                     scale=self._scale, **self._return_placement())  # fmt: skip
+        crossing = crossing_map.layers(view, schematic=self.geometry == "tiles", scale=self._scale)
         layers = []
-        for name, element in zip(FLOW_LAYERS, self._flow_elements(view), strict=True):
+        for name, element in zip(FLOW_LAYERS, (displacement, returns, crossing), strict=True):
             for i, layer in enumerate(element):
                 layers.append(layer.opts(hooks=[self._capture(f"{name}{i}")]))
         return hv.Overlay(layers)
 
+    def _flow_columns(self, view) -> dict[str, list[maps.Columns]]:
+        """Per ``FLOW_LAYERS`` name, the columns of each of its layers, in ``_flow_layers``' order.
+
+        A name with nothing to draw whose layers are empty in the browser already is left out: most views
+        draw no lines, and their sources then stay as they are (no work, no message to the browser).
+        """
+        return {name: self._layer_columns(name, view) for name in FLOW_LAYERS
+                if not (self._nothing_to_draw(name, view) and self._empty_in_browser(name))}  # fmt: skip
+
+    def _layer_columns(self, name: str, view) -> list[maps.Columns]:
+        """The columns of each layer of ``name`` (``FLOW_LAYERS``), in ``_flow_layers``' order."""
+        if name == "flow":
+            return list(maps.flow_columns(self._displacement(view), self._points, scale=self._scale))
+        if name == "return":
+            return list(maps.return_columns(self._returns(view), self._points, self.store.dataset.countries,
+                                            scale=self._scale, **self._return_placement()))  # fmt: skip
+        return crossing_map.layer_columns(view, schematic=self.geometry == "tiles", scale=self._scale)
+
+    def _nothing_to_draw(self, name: str, view) -> bool:
+        """No rows in: every layer of ``name`` comes out empty (rows in may still draw none)."""
+        if name == "flow":
+            return self._displacement(view).empty
+        if name == "return":
+            return self._returns(view).empty
+        return not crossing_map.has_points(view)
+
+    def _empty_in_browser(self, name: str) -> bool:
+        """Whether every drawn layer of ``name`` (``FLOW_LAYERS``: ``flow0``, ``flow1``, ...) has no rows."""
+        sources = [handles["source"] for key, drawn in self._handles.items()
+                   if key.rstrip("0123456789") == name for handles in drawn]  # fmt: skip
+        return not any(len(column) for source in sources for column in source.data.values())
+
     # --- values ---------------------------------------------------------------------------------------
+    def _of_view(self, view, name: str, table):
+        """``table(view)``, worked out once per view: a change asks for the same tables in several places
+        (the sources, the key). Views are immutable; only the last one is kept."""
+        last, tables = self._view_tables
+        if last is not view:
+            tables = {}
+            self._view_tables = (view, tables)
+        if name not in tables:
+            tables[name] = table(view)
+        return tables[name]
+
     def _state_values(self, view) -> pd.DataFrame:
-        return view.map_values()
+        return self._of_view(view, "states", lambda v: v.map_values())
 
     def _office_values(self, view) -> pd.DataFrame:
-        return maps.office_values(view)
+        return self._of_view(view, "offices", maps.office_values)
 
     def _displacement(self, view) -> pd.DataFrame:
-        return maps.displacement_flows(view)
+        return self._of_view(view, "displacement", maps.displacement_flows)
 
     def _returns(self, view) -> pd.DataFrame:
-        return maps.return_flows(view)
+        return self._of_view(view, "returns", maps.return_flows)
 
     def _update(self, *events) -> None:
         """Rewrite the value columns of the drawn map (geometry untouched)."""
@@ -466,12 +535,13 @@ class MapView(pn.viewable.Viewer):
         for handles in self._handles.get("offices", []):
             handles["glyph_renderer"].visible = self._shows_offices(view)
             write_columns(handles["source"], offices)
-        for name, element in zip(FLOW_LAYERS, self._flow_elements(view), strict=True):
-            for i, layer in enumerate(element):
-                data = element_columns(layer)
+        flows = self._flow_columns(view)
+        for name, layers in flows.items():
+            for i, data in enumerate(layers):
                 for handles in self._handles.get(f"{name}{i}", []):
                     write_columns(handles["source"], data, replace=True)
-        self._key.object = self._legend()
+        drawn = crossing_map.drawn_directions(flows["crossing"]) if "crossing" in flows else ()
+        self._key.object = self._legend(drawn=drawn)
 
     def _on_select(self, index: list[int]) -> None:
         """A click on a state selects it; a click on the selected state (or beside the map) clears it.

@@ -99,11 +99,20 @@ def countries() -> pd.DataFrame:
 def country_point(iso3: str) -> tuple[float, float]:
     """``(lon, lat)`` of a point inside the country, to draw a flow line to. KeyError for an unknown code or a
     territory without a point."""
-    table = _countries().set_index("iso3")
     code = iso3.upper() if isinstance(iso3, str) else iso3
-    if code not in table.index or pd.isna(table.at[code, "lat"]):
+    point = _points_by_code().get(code)
+    if point is None:
         raise KeyError(f"no point for country code {iso3!r}")
-    return float(table.at[code, "lon"]), float(table.at[code, "lat"])
+    return point
+
+
+@cache  # asked for every crossing point on every filter change: indexed once
+def _points_by_code() -> dict[str, tuple[float, float]]:
+    table = _countries().dropna(subset=["lat"])
+    return {
+        code: (float(lon), float(lat))
+        for code, lon, lat in zip(table["iso3"], table["lon"], table["lat"], strict=True)
+    }
 
 
 def neighbour_outlines(iso3s: tuple[str, ...] = SUDAN_NEIGHBOURS) -> gpd.GeoDataFrame | None:

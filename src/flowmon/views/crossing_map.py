@@ -1,8 +1,9 @@
 """Cross-border movements on the map: crossing points sized by people, arrows across the border by direction.
 
 Pure, as ``flowmon.views.map``: a view's published tables in, HoloViews elements (or their columns) out,
-shared by the live map (``flowmon.mapview``) and the HTML/PNG export, so both draw the same thing. Every
-number is a published cell of ``flowmon.crossings.publish`` (``by_point``): nothing is added up here.
+shared by the live map (``flowmon.mapview``) and the HTML/PNG export, so both draw the same thing. The
+elements (``layers``) are built from the columns (``layer_columns``) that the live map writes on a change.
+Every number is a published cell of ``flowmon.crossings.publish`` (``by_point``): nothing is added up here.
 
 Where a point is drawn: at its coordinates on official boundaries; on the schematic tiles (where position is
 not geographic) at the edge of its state's tile that faces the country across, several points of one state
@@ -58,6 +59,12 @@ def _positions(schematic: bool) -> pd.DataFrame:
     return table.assign(x=placed["x"].to_numpy(), y=placed["y"].to_numpy())[["code", "x", "y", "lon", "lat"]]
 
 
+def has_points(view) -> bool:
+    """Whether ``view`` has published crossing points (every crossing layer is empty otherwise)."""
+    table = getattr(view, "crossings", {}).get("by_point")
+    return table is not None and not table.empty
+
+
 def point_values(view) -> pd.DataFrame:
     """``flowmon.crossings.map_points`` of the view's published ``by_point`` (no row when the view shows no
     crossings)."""
@@ -67,10 +74,13 @@ def point_values(view) -> pd.DataFrame:
     return crossings.map_points(table)
 
 
-def point_table(view, placed: pd.DataFrame, *, scale: float = 1.0) -> pd.DataFrame:
+def point_table(
+    view, placed: pd.DataFrame, *, scale: float = 1.0, values: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The points layer's rows (``POINT_COLUMNS``): each selected point, sized by the people of the view's
-    direction (area by people: the square root of the share of the largest)."""
-    values = point_values(view)
+    direction (area by people: the square root of the share of the largest). ``values``: ``point_values``
+    of the view, when the caller has it."""
+    values = point_values(view) if values is None else values
     table = values.merge(placed[["code", "x", "y"]], on="code", how="inner")
     measure = view.crossing_direction
     shown = table[measure].astype("float64") if len(table) else pd.Series(dtype="float64")
@@ -82,9 +92,9 @@ def point_table(view, placed: pd.DataFrame, *, scale: float = 1.0) -> pd.DataFra
     return table.reindex(columns=POINT_COLUMNS)
 
 
-def point_markers(table: pd.DataFrame, *, scale: float = 1.0) -> hv.Points:
-    """Crossing points: diamonds sized by people, hover with every direction."""
-    return hv.Points(table, ["x", "y"], POINT_COLUMNS[2:], label="crossing_points").opts(
+def point_markers(columns: maps.Columns, *, scale: float = 1.0) -> hv.Points:
+    """Crossing points (``point_table``'s columns): diamonds sized by people, hover with every direction."""
+    return hv.Points(pd.DataFrame(columns), ["x", "y"], POINT_COLUMNS[2:], label="crossing_points").opts(
         marker="diamond",
         size="size",
         fill_color=DIRECTION_COLORS["all"],
@@ -97,14 +107,17 @@ def point_markers(table: pd.DataFrame, *, scale: float = 1.0) -> hv.Points:
     )  # fmt: skip
 
 
-def arrow_tables(view, placed: pd.DataFrame, *, length: float, scale: float = 1.0) -> dict[str, pd.DataFrame]:
+def arrow_tables(
+    view, placed: pd.DataFrame, *, length: float, scale: float = 1.0, values: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
     """Per direction (out, in), the arrows' rows (``ARROW_COLUMNS``): from ``flowmon.crossings.arrows``,
-    moved to where the point is drawn and ``length`` long; width by people over both directions."""
+    moved to where the point is drawn and ``length`` long; width by people over both directions.
+    ``values``: ``point_values`` of the view, when the caller has it."""
     table = getattr(view, "crossings", {}).get("by_point")
     empty = pd.DataFrame({c: [] for c in ARROW_COLUMNS})
     if table is None or table.empty:
         return {d: empty for d in ARROW_DIRECTIONS}
-    arrows = crossings.arrows(table, length=length)
+    arrows = crossings.point_arrows(point_values(view) if values is None else values, length=length)
     at = placed.set_index("code")
     shift_x = (at["x"] - at["lon"]).reindex(arrows["point"]).to_numpy()
     shift_y = (at["y"] - at["lat"]).reindex(arrows["point"]).to_numpy()
@@ -125,19 +138,21 @@ def _heads(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"x": table["x1"].astype(float), "y": table["y1"].astype(float), "angle": angle})
 
 
-def arrow_layers(tables: dict[str, pd.DataFrame], *, scale: float = 1.0) -> list[hv.Element]:
-    """Per direction: the lines and their arrowheads (same columns when empty, so a live map can refill)."""
+def arrow_layers(columns: dict[str, maps.Columns], *, scale: float = 1.0) -> list[hv.Element]:
+    """Per direction: the lines and their arrowheads (``layer_columns`` by ``LAYERS`` name; the same columns
+    when empty, so a live map can refill them)."""
     layers = []
     for direction in ARROW_DIRECTIONS:
-        table, color = tables[direction], DIRECTION_COLORS[direction]
+        lines, heads = columns[f"cross_{direction}"], columns[f"cross_{direction}_heads"]
+        color = DIRECTION_COLORS[direction]
         label = "Into Sudan at" if direction == "in" else "Out of Sudan at"
         tooltips = [(label, "@point"), ("People", "@people")]
-        segments = hv.Segments(table, ["x0", "y0", "x1", "y1"], ["point", "people", "width"])
+        segments = hv.Segments(pd.DataFrame(lines), ["x0", "y0", "x1", "y1"], ["point", "people", "width"])
         style = {"line_width": "width", "color": color, "alpha": 0.8, "tools": ["hover"]}
         layers.append(segments.opts(hover_tooltips=tooltips, **style))
         layers.append(
-            hv.Points(_heads(table), ["x", "y"], ["angle"]).opts(
-                marker="triangle", angle="angle", size=13 * scale, color=color, line_color="white"
+            hv.Points(pd.DataFrame(heads), ["x", "y"], ["angle"]).opts(
+                marker="triangle", angle=maps.HEAD_ANGLE, size=13 * scale, color=color, line_color="white"
             )
         )
     return layers
@@ -152,35 +167,54 @@ def layer_tables(view, *, schematic: bool, scale: float = 1.0) -> dict[str, pd.D
         length = ARROW_TILES * tile_spacing()
     else:
         length = ARROW_DEGREES
-    arrows = arrow_tables(view, placed, length=length, scale=scale)
+    values = point_values(view)  # the published points, read once for the arrows and the points
+    arrows = arrow_tables(view, placed, length=length, scale=scale, values=values)
     tables = {}
     for direction in ARROW_DIRECTIONS:
         tables[f"cross_{direction}"] = arrows[direction]
         tables[f"cross_{direction}_heads"] = _heads(arrows[direction])
-    tables["cross_points"] = point_table(view, placed, scale=scale)
+    tables["cross_points"] = point_table(view, placed, scale=scale, values=values)
     return tables
 
 
 LAYERS = ("cross_out", "cross_out_heads", "cross_in", "cross_in_heads", "cross_points")
 
 
+def layer_columns(view, *, schematic: bool, scale: float = 1.0) -> list[maps.Columns]:
+    """The columns of every crossing layer, in ``LAYERS`` order: what ``layers`` draws, without drawing."""
+    tables = layer_tables(view, schematic=schematic, scale=scale)
+    return [maps.source_columns(tables[name]) for name in LAYERS]
+
+
 def layers(view, *, schematic: bool, scale: float = 1.0) -> hv.Overlay:
     """Everything crossings add to the map of ``view``: arrows under the points. Empty layers (with their
     columns) when the view shows no crossings."""
-    tables = layer_tables(view, schematic=schematic, scale=scale)
-    arrows = arrow_layers({d: tables[f"cross_{d}"] for d in ARROW_DIRECTIONS}, scale=scale)
-    return hv.Overlay([*arrows, point_markers(tables["cross_points"], scale=scale)])
+    columns = dict(zip(LAYERS, layer_columns(view, schematic=schematic, scale=scale), strict=True))
+    return hv.Overlay(
+        [*arrow_layers(columns, scale=scale), point_markers(columns["cross_points"], scale=scale)]
+    )
 
 
-def legend_html(view, *, words: dict[str, str], size: int = 14) -> str:
-    """The key's crossing items (points, arrows into and out of Sudan), or "" when none is drawn."""
+def drawn_directions(columns: list[maps.Columns]) -> tuple[str, ...]:
+    """The arrow directions (``ARROW_DIRECTIONS``) with at least one arrow in ``layer_columns``' output."""
+    by_name = dict(zip(LAYERS, columns, strict=True))
+    return tuple(d for d in ARROW_DIRECTIONS if len(by_name[f"cross_{d}"]["x0"]))
+
+
+def legend_html(view, *, words: dict[str, str], size: int = 14, drawn: tuple[str, ...] | None = None) -> str:
+    """The key's crossing items (points, arrows into and out of Sudan), or "" when none is drawn.
+
+    ``drawn``: the arrow directions drawn, when the caller has them (``drawn_directions``); otherwise worked
+    out from the view's published table.
+    """
     if not getattr(view, "crossings", None):
         return ""
 
     diamond = f"background:{DIRECTION_COLORS['all']};transform:rotate(45deg) scale(.75)"
     items = [maps.key_item(maps.swatch(diamond, size), words["points"])]
-    table = view.crossings.get("by_point")
-    drawn = () if table is None or table.empty else tuple(crossings.arrows(table)["direction"].unique())
+    if drawn is None:
+        table = view.crossings.get("by_point")
+        drawn = () if table is None or table.empty else tuple(crossings.arrows(table)["direction"].unique())
     # The arrows drawn, in their colours: both directions, or the one the view shows.
     shown = [d for d in ARROW_DIRECTIONS[::-1] if d in drawn]
     if shown:

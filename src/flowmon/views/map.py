@@ -1,8 +1,9 @@
 """The map: state choropleth (official boundaries or schematic tiles), office markers, flow lines.
 
-Every function is pure: frames in, HoloViews elements out. Values arrive published (``flowmon.privacy``:
-cell-key perturbation, nothing hidden); a state with no value at all reads "–". The ``hatch`` column stays in
-the states' source (always blank now) so that pages and tests keep finding the states by their columns.
+Every function is pure: frames in, HoloViews elements (or their columns) out. Values arrive published
+(``flowmon.privacy``: cell-key perturbation, nothing hidden); a state with no value at all reads "–". The
+``hatch`` column stays in the states' source (always blank now) so that pages and tests keep finding the
+states by their columns.
 
 Layers, bottom to top: neighbouring countries (faint), states, flow lines and return arrows, office
 markers, leader lines, labels. On official boundaries a label that does not fit its state (Khartoum, Abyei)
@@ -10,8 +11,10 @@ or would cover an office is moved out to a free place and tied to its state by a
 (``place_labels``).
 
 The dashboard draws the geometry once and afterwards only rewrites the value columns of the plot's data
-sources (``state_columns``, ``office_columns``): see ``flowmon.app``. The column functions here are shared by
-both paths, so a notebook's static map and the live one show the same thing.
+sources (``state_columns``, ``office_columns``) and the rows of the lines and arrows drawn over them
+(``flow_columns``, ``return_columns``, ``leader_columns``): see ``flowmon.mapview``. Each layer's elements are
+built from its column function (``flow_lines``, ``return_arrows``, ``leader_lines``), so a notebook's static
+map, the first drawing of the live one and its updates show the same thing; an update builds no element.
 """
 
 from __future__ import annotations
@@ -45,6 +48,11 @@ STATE_VALUE_COLUMNS = ("value", "shown", "hatch", "label", "ink")
 OFFICE_VALUE_COLUMNS = ("value", "shown", "size", "status", "fill")
 HOVER_STATE = [("State", "@name_en"), ("الولاية", "@name_ar"), ("Pcode", "@pcode"), ("Count", "@shown")]
 HATCH = "/"
+# A layer's columns as its drawn Bokeh source holds them: name -> values, in the element's dimension order.
+Columns = dict[str, np.ndarray]
+# Arrowheads' ``angle`` style: HoloViews takes a mapped angle in degrees and hands Bokeh radians; the heads'
+# angles are radians already (as the live map writes them on a change and the HTML export draws them).
+HEAD_ANGLE = np.rad2deg(hv.dim("angle"))
 
 
 def count_format() -> NumeralTickFormatter:
@@ -294,12 +302,23 @@ def with_chips(shapes: gpd.GeoDataFrame, placed: pd.DataFrame | None) -> gpd.Geo
     return shapes.set_geometry(geometry)
 
 
-def leader_lines(placed: pd.DataFrame) -> hv.Segments:
-    """Thin lines from a moved label back to its state (the same columns when there is none)."""
+def source_columns(table: pd.DataFrame) -> Columns:
+    """A layer's rows as the columns of its drawn source: what HoloViews' ``dframe`` of an element built on
+    ``table`` gives back, without building the element."""
+    return {str(c): table[c].to_numpy() for c in table.columns}
+
+
+def leader_columns(placed: pd.DataFrame) -> Columns:
+    """The leader lines' columns (``x0, y0, x1, y1``): from each moved label back to its state."""
     moved = placed[placed["callout"]]
     table = pd.DataFrame({"x0": moved["ax"], "y0": moved["ay"], "x1": moved["x"], "y1": moved["y"]},
                          columns=["x0", "y0", "x1", "y1"])  # fmt: skip
-    return hv.Segments(table, ["x0", "y0", "x1", "y1"], label="leaders").opts(
+    return source_columns(table)
+
+
+def leader_lines(placed: pd.DataFrame) -> hv.Segments:
+    """Thin lines from a moved label back to its state (the same columns when there is none)."""
+    return hv.Segments(pd.DataFrame(leader_columns(placed)), ["x0", "y0", "x1", "y1"], label="leaders").opts(
         color="#333333", line_width=1, alpha=0.8
     )
 
@@ -423,16 +442,23 @@ def _width(values: pd.Series, widest: float = 14.0) -> np.ndarray:
     return (1.5 + widest * np.sqrt(values / top)).to_numpy() if top > 0 else np.full(len(values), 1.5)
 
 
+def _line_columns(table: pd.DataFrame) -> tuple[Columns, Columns]:
+    """The columns of lines from (x0, y0) to (x1, y1) and of the triangles at their ends."""
+    heads = _arrowheads(table["x0"], table["y0"], table["x1"], table["y1"])
+    return source_columns(table), source_columns(heads)
+
+
 def _lines(
-    table: pd.DataFrame, vdims: list[str], color: str, tooltips: list[tuple[str, str]], scale: float = 1.0
-) -> tuple[hv.Segments, hv.Points]:
+    lines: Columns, heads: Columns, vdims: list[str], color: str, tooltips: list[tuple[str, str]],
+    scale: float = 1.0,
+) -> tuple[hv.Segments, hv.Points]:  # fmt: skip
     """Lines from (x0, y0) to (x1, y1) with a triangle at the end; the same columns even when empty."""
-    segments = hv.Segments(table, ["x0", "y0", "x1", "y1"], [*vdims, "width"]).opts(
+    segments = hv.Segments(pd.DataFrame(lines), ["x0", "y0", "x1", "y1"], [*vdims, "width"]).opts(
         line_width="width", color=color, alpha=0.75, tools=["hover"], hover_tooltips=tooltips
     )
-    heads = hv.Points(
-        _arrowheads(table["x0"], table["y0"], table["x1"], table["y1"]), ["x", "y"], ["angle"]
-    ).opts(marker="triangle", angle="angle", size=14 * scale, color=color, line_color="white")
+    heads = hv.Points(pd.DataFrame(heads), ["x", "y"], ["angle"]).opts(
+        marker="triangle", angle=HEAD_ANGLE, size=14 * scale, color=color, line_color="white"
+    )
     return segments, heads
 
 
@@ -440,16 +466,16 @@ FLOW_COLUMNS = ["x0", "y0", "x1", "y1", "from", "to", "people", "width"]
 RETURN_COLUMNS = ["x0", "y0", "x1", "y1", "country", "people", "width"]
 
 
-def flow_lines(
+def flow_columns(
     flows: pd.DataFrame,
     points: pd.DataFrame,
     *,
     origin: str = "origin_pcode",
     destination: str = "destination_pcode",
-    color: str = STREAM_COLORS["displacement"],
     scale: float = 1.0,
-) -> hv.Overlay:
-    """State-to-state flows (``origin``, ``destination``, ``value``) as lines whose width is the people moved.
+) -> tuple[Columns, Columns]:
+    """The columns of state-to-state flows (``origin``, ``destination``, ``value``) drawn as lines whose width
+    is the people moved: the lines (``FLOW_COLUMNS``) and their arrowheads (``x, y, angle``).
 
     ``points`` gives ``pcode``, ``x``, ``y`` for every state. Suppressed flows are not drawn. Each line is
     shifted a little to its left so that A->B and B->A stay apart.
@@ -469,8 +495,22 @@ def flow_lines(
         "to": shown[destination].astype(str).to_numpy(), "people": [format_count(v) for v in shown["value"]],
         "width": _width(shown["value"].astype("float64")) * scale,
     }, columns=FLOW_COLUMNS)  # fmt: skip
+    return _line_columns(table)
+
+
+def flow_lines(
+    flows: pd.DataFrame,
+    points: pd.DataFrame,
+    *,
+    origin: str = "origin_pcode",
+    destination: str = "destination_pcode",
+    color: str = STREAM_COLORS["displacement"],
+    scale: float = 1.0,
+) -> hv.Overlay:
+    """The lines and arrowheads of ``flow_columns`` in ``color``, with hover."""
+    lines, heads = flow_columns(flows, points, origin=origin, destination=destination, scale=scale)
     tooltips = [("From", "@from"), ("To", "@to"), ("People", "@people")]
-    segments, heads = _lines(table, ["from", "to", "people"], color, tooltips, scale)
+    segments, heads = _lines(lines, heads, ["from", "to", "people"], color, tooltips, scale)
     return segments * heads
 
 
@@ -503,6 +543,12 @@ def _apart(x: np.ndarray, y: np.ndarray, half_w, h: float, limits: tuple[float, 
     return y
 
 
+# Where ``_clear_of`` looks for a free place, cheapest first: outwards (k), up or down (j), sideways (m).
+_STEPS = sorted(((k, j, m) for k in range(12) for j in range(-4, 5) for m in (-1, 0, 1)),
+                key=lambda kjm: kjm[0] * 0.5 + abs(kjm[1]) + 1.5 * abs(kjm[2]))  # fmt: skip
+_STEP_K, _STEP_J, _STEP_M = np.array(_STEPS).T
+
+
 def _clear_of(
     x: np.ndarray,
     y: np.ndarray,
@@ -521,25 +567,21 @@ def _clear_of(
     half_w = np.broadcast_to(half_w, x.shape)
     taken_x, taken_y = list(boxes["x"]), list(boxes["y"])
     taken_w, taken_h = list(boxes["w"] / 2), list(boxes["h"] / 2)
-    # Outwards (k), up or down (j), sideways (m): the cheapest free place first.
-    steps = [(k, j, m) for k in range(12) for j in range(-4, 5) for m in (-1, 0, 1)]
-    steps.sort(key=lambda kjm: kjm[0] * 0.5 + abs(kjm[1]) + 1.5 * abs(kjm[2]))
     for i in range(len(x)):
-        free = []
-        tx, ty = np.array(taken_x), np.array(taken_y)
+        # Every candidate place at once (a filter change places the labels again), in ``_STEPS`` order.
+        cx = x[i] + _STEP_K * half_h * np.cos(angle[i]) + _STEP_M * half_w[i]
+        cy = y[i] + _STEP_K * half_h * np.sin(angle[i]) + _STEP_J * half_h
+        inside = ((bounds[0] + half_w[i] <= cx) & (cx <= bounds[2] - half_w[i])
+                  & (bounds[1] + half_h <= cy) & (cy <= bounds[3] - half_h))  # fmt: skip
         reach_x, reach_y = np.array(taken_w) + half_w[i], np.array(taken_h) + half_h
-        for k, j, m in steps:
-            cx = x[i] + k * half_h * np.cos(angle[i]) + m * half_w[i]
-            cy = y[i] + k * half_h * np.sin(angle[i]) + j * half_h
-            inside = (bounds[0] + half_w[i] <= cx <= bounds[2] - half_w[i]
-                      and bounds[1] + half_h <= cy <= bounds[3] - half_h)  # fmt: skip
-            if inside and not ((np.abs(tx - cx) < reach_x) & (np.abs(ty - cy) < reach_y)).any():
-                free.append((cx, cy))
-                if land is None or not land.intersects(_box(cx, cy, 2 * half_w[i], 2 * half_h)):
-                    free = [(cx, cy)]
-                    break
-        if free:  # a country's name over a state reads as the state's: only when nothing else is free
-            x[i], y[i] = free[0]
+        covers = (np.abs(np.array(taken_x) - cx[:, None]) < reach_x) & (
+            np.abs(np.array(taken_y) - cy[:, None]) < reach_y
+        )
+        free = np.flatnonzero(inside & ~covers.any(axis=1))
+        if len(free):  # a country's name over a state reads as the state's: only when nothing else is free
+            off_land = (c for c in free if not land.intersects(_box(cx[c], cy[c], 2 * half_w[i], 2 * half_h)))
+            place = free[0] if land is None else next(off_land, free[0])
+            x[i], y[i] = cx[place], cy[place]
         taken_x.append(x[i])
         taken_y.append(y[i])
         taken_w.append(half_w[i])
@@ -547,7 +589,7 @@ def _clear_of(
     return x, y
 
 
-def return_arrows(
+def return_columns(
     returns: pd.DataFrame,
     points: pd.DataFrame,
     countries: pd.DataFrame,
@@ -559,8 +601,9 @@ def return_arrows(
     avoid: pd.DataFrame | None = None,
     land=None,
     language: str = "en",
-) -> hv.Overlay:
-    """Returns leaving Sudan: arrows from the map towards each country of return, width by people.
+) -> tuple[Columns, Columns, Columns]:
+    """The columns of returns leaving Sudan: arrows from the map towards each country of return, width by
+    people (``RETURN_COLUMNS``), their arrowheads (``x, y, angle``) and labels (``x, y, text``).
 
     ``returns`` has ``destination`` (ISO3) and ``value``; ``countries`` has ``iso3``, ``name``, ``lon``,
     ``lat``. Arrows point in the true direction of the country and stop just outside the drawn map (far
@@ -613,13 +656,21 @@ def return_arrows(
         "people": [format_count(v) for v in shown["value"]],
         "width": _width(shown["value"].astype("float64")) * scale,
     }, columns=RETURN_COLUMNS)  # fmt: skip
-    tooltips = [("Returned to", "@country"), ("People", "@people")]
-    segments, heads = _lines(table, ["country", "people"], STREAM_COLORS["return"], tooltips, scale)
     text = pd.DataFrame({
         "x": lx, "y": ly,
         "text": [f"{c}\n{p}" for c, p in zip(table["country"], table["people"], strict=True)],
     }, columns=["x", "y", "text"])  # fmt: skip
-    labels = hv.Labels(text, ["x", "y"], "text").opts(
+    return (*_line_columns(table), source_columns(text))
+
+
+def return_arrows(
+    returns: pd.DataFrame, points: pd.DataFrame, countries: pd.DataFrame, *, scale: float = 1.0, **placement
+) -> hv.Overlay:
+    """The arrows, arrowheads and country labels of ``return_columns`` (``placement``: its other options)."""
+    lines, heads, text = return_columns(returns, points, countries, scale=scale, **placement)
+    tooltips = [("Returned to", "@country"), ("People", "@people")]
+    segments, heads = _lines(lines, heads, ["country", "people"], STREAM_COLORS["return"], tooltips, scale)
+    labels = hv.Labels(pd.DataFrame(text), ["x", "y"], "text").opts(
         text_font_size=f"{return_label_pt(scale)}pt", text_color="#7a4d00", text_font_style="bold"
     )
     return segments * heads * labels
