@@ -105,6 +105,9 @@ class MapView(pn.viewable.Viewer):
         self._measured_unit_px: float | None = None
         self._extent: tuple[float, float, float, float] | None = None
         self._land_shape = None  # the states as one shape, made on first use
+        # The FLOW_LAYERS drawn: a group is drawn once a view has rows for it (an empty layer still costs a
+        # page ~40 ms of plotting); from then on it stays, updated in place.
+        self._groups: set[str] = set()
         self._view_tables: tuple = (None, {})  # the tables of the last view drawn (see ``_of_view``)
         self.selection: hv.streams.Selection1D | None = None
         self._pane = (
@@ -304,14 +307,15 @@ class MapView(pn.viewable.Viewer):
         )
         hooks = [self._capture("offices"), self._hook(MapView._office_visibility)]
         office_layer = office_layer.opts(hooks=hooks)
-        context = maps.context_outlines(dataset.outlines if self.geometry == "official" else None)
+        # Neighbouring countries on the official map only (no empty layer to plot on tiles).
+        context = [maps.context_outlines(dataset.outlines)] if self.geometry == "official" else []
         leaders = (
             maps.leader_lines(self._placed).opts(hooks=[self._capture("leaders")])
             if self._placed is not None
             else hv.Overlay([])
         )
         # Lines and arrows under the offices, the offices under the labels: no value is ever covered.
-        overlay = context * polygons * self._flow_layers(view) * office_layer * leaders * labels
+        overlay = hv.Overlay([*context, polygons]) * self._flow_layers(view) * office_layer * leaders * labels
         bounds = self._frame_bounds()
         if bounds is not None:
             overlay = overlay.opts(xlim=(bounds[0], bounds[2]), ylim=(bounds[1], bounds[3]))
@@ -436,15 +440,22 @@ class MapView(pn.viewable.Viewer):
 
     def _flow_layers(self, view) -> hv.Overlay:
         """The lines, arrows and crossing points as elements (drawn once; ``_flow_columns`` on a change)."""
-        displacement = maps.flow_lines(self._displacement(view), self._points, scale=self._scale)
-        returns = maps.return_arrows(self._returns(view), self._points, self.store.dataset.countries,
-                                     scale=self._scale, **self._return_placement())  # fmt: skip
-        crossing = crossing_map.layers(view, schematic=self.geometry == "tiles", scale=self._scale)
+        self._groups |= {name for name in FLOW_LAYERS if not self._nothing_to_draw(name, view)}
         layers = []
-        for name, element in zip(FLOW_LAYERS, (displacement, returns, crossing), strict=True):
-            for i, layer in enumerate(element):
-                layers.append(layer.opts(hooks=[self._capture(f"{name}{i}")]))
+        for name in FLOW_LAYERS:
+            if name in self._groups:
+                for i, layer in enumerate(self._layer_elements(name, view)):
+                    layers.append(layer.opts(hooks=[self._capture(f"{name}{i}")]))
         return hv.Overlay(layers)
+
+    def _layer_elements(self, name: str, view):
+        """The elements of ``name`` (``FLOW_LAYERS``), as ``_layer_columns`` gives their columns."""
+        if name == "flow":
+            return maps.flow_lines(self._displacement(view), self._points, scale=self._scale)
+        if name == "return":
+            return maps.return_arrows(self._returns(view), self._points, self.store.dataset.countries,
+                                      scale=self._scale, **self._return_placement())  # fmt: skip
+        return crossing_map.layers(view, schematic=self.geometry == "tiles", scale=self._scale)
 
     def _flow_columns(self, view) -> dict[str, list[maps.Columns]]:
         """Per ``FLOW_LAYERS`` name, the columns of each of its layers, in ``_flow_layers``' order.
@@ -536,6 +547,12 @@ class MapView(pn.viewable.Viewer):
             handles["glyph_renderer"].visible = self._shows_offices(view)
             write_columns(handles["source"], offices)
         flows = self._flow_columns(view)
+        if set(flows) - self._groups:
+            # Lines, arrows or crossing points for the first time on this page: the map is drawn again
+            # with their layers (once; later changes write into them).
+            self._pane.object = self._build()
+            self._key.object = self._legend()
+            return
         for name, layers in flows.items():
             for i, data in enumerate(layers):
                 for handles in self._handles.get(f"{name}{i}", []):
