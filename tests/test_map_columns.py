@@ -87,7 +87,7 @@ def drawn_map(data_dir, geometry: str, *, present: bool = False, **filters) -> M
     store = DataStore(open_dataset(data_dir))
     store.param.update(**filters)
     view = MapView(store, geometry=geometry, present=present)
-    view._pane.get_root(Document())  # drawn: the plot hooks hold the sources
+    view.__panel__().get_root(Document())  # drawn: the plot hooks hold the sources
     return view
 
 

@@ -34,13 +34,16 @@ STREAM_LABELS = {"caseload": "MRRC caseload", "return": "AVRR returns", "referra
                  "displacement": "Displacement (DTM)"}  # fmt: skip
 
 # The watched data source: the dashboard's state map, the reference page's bars (flowmon.bench_client).
+# The last one the page holds: a map drawn again (its first lines or arrows) is the newest source, while the
+# browser's document may still list the replaced one.
 FIND_SOURCE = """(cols) => {
   if (!window.Bokeh || !Bokeh.documents.length) return null;
+  let found = null;
   for (const model of Bokeh.documents[0].all_models) {
     const d = model.data;
-    if (d && cols.every((c) => d[c] !== undefined)) return d;
+    if (d && cols.every((c) => d[c] !== undefined)) found = d;
   }
-  return null;
+  return found;
 }"""
 PAINTED_JS = f"""(cols) => {{
   const find = {FIND_SOURCE};

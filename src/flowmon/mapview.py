@@ -108,13 +108,10 @@ class MapView(pn.viewable.Viewer):
         # The FLOW_LAYERS drawn: a group is drawn once a view has rows for it (an empty layer still costs a
         # page ~40 ms of plotting); from then on it stays, updated in place.
         self._groups: set[str] = set()
+        self._layout: pn.Column | None = None  # drawn once (``__panel__``): the plot pane is its first part
         self._view_tables: tuple = (None, {})  # the tables of the last view drawn (see ``_of_view``)
         self.selection: hv.streams.Selection1D | None = None
-        self._pane = (
-            pn.pane.HoloViews(self._build(), sizing_mode="stretch_both", min_height=300)
-            if present
-            else pn.pane.HoloViews(self._build(), sizing_mode="stretch_width", height=self.height)
-        )
+        self._pane = self._plot_pane(self._build())
         self._note = pn.pane.HTML(self._geometry_note(), css_classes=["fm-note"], sizing_mode="stretch_width")
         self._key = pn.pane.HTML(
             self._legend(), css_classes=["fm-note", "fm-key"], sizing_mode="stretch_width"
@@ -550,8 +547,7 @@ class MapView(pn.viewable.Viewer):
         if set(flows) - self._groups:
             # Lines, arrows or crossing points for the first time on this page: the map is drawn again
             # with their layers (once; later changes write into them).
-            self._pane.object = self._build()
-            self._key.object = self._legend()
+            self._redraw()
             return
         for name, layers in flows.items():
             for i, data in enumerate(layers):
@@ -577,13 +573,28 @@ class MapView(pn.viewable.Viewer):
     @param.depends("geometry", watch=True)
     def _rebuild(self) -> None:
         self._land_shape = None
-        self._pane.object = self._build()
+        self._redraw()
         self._note.object = self._geometry_note()
+
+    def _plot_pane(self, overlay) -> pn.pane.HoloViews:
+        if self.present:
+            return pn.pane.HoloViews(overlay, sizing_mode="stretch_both", min_height=300)
+        return pn.pane.HoloViews(overlay, sizing_mode="stretch_width", height=self.height)
+
+    def _redraw(self) -> None:
+        """The map drawn anew in a pane of its own: the page drops the old plot whole (a pane given a new
+        overlay keeps parts of the old plot in the page, and writes into both)."""
+        self._pane = self._plot_pane(self._build())
+        if self._layout is not None:
+            self._layout[0] = self._pane
         self._key.object = self._legend()
 
     def __panel__(self):
-        if self.present:
-            # The map takes whatever height the screen leaves; the key and the note stay under it.
-            return pn.Column(self._pane, self._key, self._note, sizing_mode="stretch_both",
-                             css_classes=["fm-map-column"])  # fmt: skip
-        return pn.Column(self._pane, self._key, self._note, sizing_mode="stretch_width")
+        if self._layout is None:
+            if self.present:
+                # The map takes whatever height the screen leaves; the key and the note stay under it.
+                self._layout = pn.Column(self._pane, self._key, self._note, sizing_mode="stretch_both",
+                                         css_classes=["fm-map-column"])  # fmt: skip
+            else:
+                self._layout = pn.Column(self._pane, self._key, self._note, sizing_mode="stretch_width")
+        return self._layout
