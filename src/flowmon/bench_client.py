@@ -136,10 +136,15 @@ class Session:
                 return model, labels
         raise LookupError(f"no button group with {label!r} in the page")
 
+    def _is_watched(self, model: dict) -> bool:
+        return model.get("name") == "ColumnDataSource" and set(self.watch) <= _columns(model)
+
     @property
     def watched(self) -> str:
-        for model in self.models:
-            if model.get("name") == "ColumnDataSource" and set(self.watch) <= _columns(model):
+        """The newest watched source: a plot drawn again (the dashboard's map, its first arrows) sends a new
+        one."""
+        for model in reversed(self.models):
+            if self._is_watched(model):
                 return model["id"]
         raise LookupError(f"no data source with columns {', '.join(self.watch)} in the page")
 
@@ -154,7 +159,8 @@ class Session:
 
         def touches(message) -> bool:
             events = message.content.get("events", []) if message.header["msgtype"] == "PATCH-DOC" else []
-            return any(isinstance(e.get("model"), dict) and e["model"].get("id") == watched for e in events)
+            ids = [e["model"].get("id") for e in events if isinstance(e.get("model"), dict)]
+            return watched in ids or any(self._is_watched(m) for m in _objects(events))  # or drawn anew
 
         await self._until(touches)
         map_ms = (time.perf_counter() - start) * 1000
@@ -199,5 +205,7 @@ class Session:
             if left <= 0:
                 raise TimeoutError(f"{self.path}: no answer within {self.timeout:.0f} s")
             message = await asyncio.wait_for(self._read(), left)
+            if message.header["msgtype"] == "PATCH-DOC":  # models the page gains (a part drawn anew)
+                self.models += _objects(message.content)
             if wanted(message):
                 return message

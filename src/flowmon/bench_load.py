@@ -58,10 +58,11 @@ def dashboard_changes(session: bc.Session) -> list[tuple[str, str, object]]:
 def _views_visited(changes: list[tuple[str, str, object]]) -> set[tuple]:
     """The widget states a cycle of changes passes through: the views it asks the server for (read on the
     cycle's second pass, when every widget it touches has been set)."""
-    state: dict[str, object] = {}
+    state: dict[tuple, object] = {}
     seen = set()
+    widgets = list(dict.fromkeys((model, prop) for model, prop, _ in changes))  # ids differ per session
     for i, (model, prop, value) in enumerate([*changes, *changes]):
-        state[f"{model}.{prop}"] = tuple(value) if isinstance(value, list) else value
+        state[widgets.index((model, prop))] = tuple(value) if isinstance(value, list) else value
         if i >= len(changes):
             seen.add(tuple(sorted(state.items())))
     return seen
