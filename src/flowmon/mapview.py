@@ -528,7 +528,7 @@ class MapView(pn.viewable.Viewer):
         low, high = maps.color_limits(pd.Series(columns["value"]))
         note = maps.scale_note(columns["value"], self._unit(), self.language)
         for handles in self._handles.get("states", []):
-            write_columns(handles["source"], {k: columns[k] for k in maps.STATE_VALUE_COLUMNS})
+            write_columns(handles["source"], {k: columns[k] for k in maps.POLYGON_VALUE_COLUMNS})
             handles["color_color_mapper"].update(low=low, high=high)
             if "color_colorbar" in handles:
                 handles["color_colorbar"].title = self._unit()

@@ -44,7 +44,7 @@ from flowmon.views.style import (
     format_count,
 )
 
-STATE_VALUE_COLUMNS = ("value", "shown", "hatch", "label", "ink")
+POLYGON_VALUE_COLUMNS = ("value", "shown", "hatch")
 OFFICE_VALUE_COLUMNS = ("value", "shown", "size", "status", "fill")
 HOVER_STATE = [("State", "@name_en"), ("الولاية", "@name_ar"), ("Pcode", "@pcode"), ("Count", "@shown")]
 HATCH = "/"
@@ -344,7 +344,9 @@ def choropleth(
     base = shapes.reset_index(drop=True)
     columns = state_columns(base["pcode"], values, base[name_column])
     table = base.assign(**columns)
-    vdims = ["pcode", "name_en", "name_ar", *STATE_VALUE_COLUMNS]
+    # What the polygons draw and their hover shows (the labels' words and ink are the labels' own columns):
+    # every dimension more costs each page's first plotting time.
+    vdims = ["pcode", "name_en", "name_ar", *POLYGON_VALUE_COLUMNS]
     polygons = hv.Polygons(polygon_records(table, vdims), vdims=vdims, label="states").opts(
         color="value",
         cmap=palette,
