@@ -17,11 +17,11 @@ pytest.importorskip("jupyterlab", reason="JupyterLab is not installed")
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 TOKEN = "flowmon-test-token"
 KNOWN_AFTER_UPDATE = re.compile(r"https://cdn\.holoviz\.org/panel/[^/]+/dist/css/loading\.css(\?v=[\w.]+)?$")
-# The labels and colours of the state map (the one data source with both), wherever the notebook drew it.
+# The state map's labels (the one source with words and their ink), wherever the notebook drew it.
 MAP_LABELS = """() => {
   for (const doc of (window.Bokeh ? Bokeh.documents : [])) {
     for (const model of doc.all_models) {
-      if (model.data && model.data.label && model.data.ink) { return Array.from(model.data.label); }
+      if (model.data && model.data.label && model.data.text_color) { return Array.from(model.data.label); }
     }
   }
   return [];
@@ -32,7 +32,7 @@ MAP_WIDTH = """() => {
     for (const model of doc.all_models) {
       const renderers = model.renderers || [];
       if (renderers.some((r) => r.data_source && r.data_source.data && r.data_source.data.label
-                              && r.data_source.data.ink)) { return model.outer_width || 0; }
+                              && r.data_source.data.text_color)) { return model.outer_width || 0; }
     }
   }
   return 0;
