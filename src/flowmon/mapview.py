@@ -108,10 +108,13 @@ class MapView(pn.viewable.Viewer):
         # The FLOW_LAYERS drawn: a group is drawn once a view has rows for it (an empty layer still costs a
         # page ~40 ms of plotting); from then on it stays, updated in place.
         self._groups: set[str] = set()
-        self._layout: pn.Column | None = None  # drawn once (``__panel__``): the plot pane is its first part
         self._view_tables: tuple = (None, {})  # the tables of the last view drawn (see ``_of_view``)
         self.selection: hv.streams.Selection1D | None = None
-        self._pane = self._plot_pane(self._build())
+        self._pane = (
+            pn.pane.HoloViews(self._build(), sizing_mode="stretch_both", min_height=300)
+            if present
+            else pn.pane.HoloViews(self._build(), sizing_mode="stretch_width", height=self.height)
+        )
         self._note = pn.pane.HTML(self._geometry_note(), css_classes=["fm-note"], sizing_mode="stretch_width")
         self._key = pn.pane.HTML(
             self._legend(), css_classes=["fm-note", "fm-key"], sizing_mode="stretch_width"
@@ -437,7 +440,7 @@ class MapView(pn.viewable.Viewer):
 
     def _flow_layers(self, view) -> hv.Overlay:
         """The lines, arrows and crossing points as elements (drawn once; ``_flow_columns`` on a change)."""
-        self._groups |= {name for name in FLOW_LAYERS if not self._nothing_to_draw(name, view)}
+        self._groups |= self._with_rows(view)
         layers = []
         for name in FLOW_LAYERS:
             if name in self._groups:
@@ -471,6 +474,10 @@ class MapView(pn.viewable.Viewer):
             return list(maps.return_columns(self._returns(view), self._points, self.store.dataset.countries,
                                             scale=self._scale, **self._return_placement()))  # fmt: skip
         return crossing_map.layer_columns(view, schematic=self.geometry == "tiles", scale=self._scale)
+
+    def _with_rows(self, view) -> set[str]:
+        """The ``FLOW_LAYERS`` that ``view`` has rows for."""
+        return {name for name in FLOW_LAYERS if not self._nothing_to_draw(name, view)}
 
     def _nothing_to_draw(self, name: str, view) -> bool:
         """No rows in: every layer of ``name`` comes out empty (rows in may still draw none)."""
@@ -523,6 +530,11 @@ class MapView(pn.viewable.Viewer):
                 self._fit(*self._size)  # lays the map out again, then comes back here
                 return
         view = self.store.view
+        if self._with_rows(view) - self._groups:
+            # Lines, arrows or crossing points for the first time on this page: the map is drawn again
+            # with their layers (once; later changes write into them).
+            self._redraw()
+            return
         shapes = self.shapes.reset_index(drop=True)
         columns = maps.state_columns(shapes["pcode"], self._state_values(view), self._names)
         low, high = maps.color_limits(pd.Series(columns["value"]))
@@ -544,11 +556,6 @@ class MapView(pn.viewable.Viewer):
             handles["glyph_renderer"].visible = self._shows_offices(view)
             write_columns(handles["source"], offices)
         flows = self._flow_columns(view)
-        if set(flows) - self._groups:
-            # Lines, arrows or crossing points for the first time on this page: the map is drawn again
-            # with their layers (once; later changes write into them).
-            self._redraw()
-            return
         for name, layers in flows.items():
             for i, data in enumerate(layers):
                 for handles in self._handles.get(f"{name}{i}", []):
@@ -576,25 +583,14 @@ class MapView(pn.viewable.Viewer):
         self._redraw()
         self._note.object = self._geometry_note()
 
-    def _plot_pane(self, overlay) -> pn.pane.HoloViews:
-        if self.present:
-            return pn.pane.HoloViews(overlay, sizing_mode="stretch_both", min_height=300)
-        return pn.pane.HoloViews(overlay, sizing_mode="stretch_width", height=self.height)
-
     def _redraw(self) -> None:
-        """The map drawn anew in a pane of its own: the page drops the old plot whole (a pane given a new
-        overlay keeps parts of the old plot in the page, and writes into both)."""
-        self._pane = self._plot_pane(self._build())
-        if self._layout is not None:
-            self._layout[0] = self._pane
+        """The map drawn anew for the current view (another geometry, or its first lines or arrows)."""
+        self._pane.object = self._build()
         self._key.object = self._legend()
 
     def __panel__(self):
-        if self._layout is None:
-            if self.present:
-                # The map takes whatever height the screen leaves; the key and the note stay under it.
-                self._layout = pn.Column(self._pane, self._key, self._note, sizing_mode="stretch_both",
-                                         css_classes=["fm-map-column"])  # fmt: skip
-            else:
-                self._layout = pn.Column(self._pane, self._key, self._note, sizing_mode="stretch_width")
-        return self._layout
+        if self.present:
+            # The map takes whatever height the screen leaves; the key and the note stay under it.
+            return pn.Column(self._pane, self._key, self._note, sizing_mode="stretch_both",
+                             css_classes=["fm-map-column"])  # fmt: skip
+        return pn.Column(self._pane, self._key, self._note, sizing_mode="stretch_width")

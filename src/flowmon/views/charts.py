@@ -158,7 +158,7 @@ def _distinct(names: list[str]) -> list[str]:
 
 def figure(chart: Chart, *, height: int = 300):
     """A Bokeh figure drawing ``chart``; ``redraw`` puts another chart of the same kind into it."""
-    source = ColumnDataSource({key: list(values) for key, values in chart.columns.items()})
+    source = ColumnDataSource(_source_data(chart))
     categories = FactorRange(factors=list(chart.categories))
     values = Range1d(start=0, end=chart.value_end)
     common = {"height": height, "sizing_mode": "stretch_width", "toolbar_location": None, "tools": "",
@@ -196,7 +196,7 @@ def redraw(plot, chart: Chart) -> None:
         (plot.x_range, plot.y_range) if chart.kind == "trend" else (plot.y_range, plot.x_range)
     )
     renderer = plot.renderers[0]
-    renderer.data_source.data = {key: list(values) for key, values in chart.columns.items()}
+    renderer.data_source.data = _source_data(chart)
     if list(categories.factors) != list(chart.categories):
         categories.factors = list(chart.categories)
     values.end = chart.value_end
@@ -204,6 +204,10 @@ def redraw(plot, chart: Chart) -> None:
     next(tool for tool in plot.tools if isinstance(tool, HoverTool)).tooltips = list(chart.tooltips)
     (plot.yaxis if chart.kind == "trend" else plot.xaxis).axis_label = chart.value_label
     _set_rotation(plot, chart)
+
+
+def _source_data(chart: Chart) -> dict[str, list]:
+    return {key: list(values) for key, values in chart.columns.items()}
 
 
 def _set_rotation(plot, chart: Chart) -> None:
