@@ -2,19 +2,18 @@
 
 import json
 
-import holoviews as hv
 import pandas as pd
 import panel as pn
 import pytest
 from bokeh.document import Document
 from bokeh.embed import json_item
+from bokeh.events import Tap
 from conftest import published
 
 from flowmon import datastore, store, viewdata
 from flowmon.app import Dashboard
-from flowmon.datastore import ALL, DataStore
+from flowmon.datastore import ALL
 from flowmon.filters import Filters
-from flowmon.mapview import MapView
 
 
 @pytest.fixture
@@ -148,7 +147,7 @@ def render(viewable) -> Document:
 
 def test_map_updates_values_in_place_without_resending_polygons(dashboard):
     doc = render(dashboard.map._pane)
-    source = dashboard.map._handles["states"][-1]["source"]
+    source = dashboard.map._figure.source("states")
     xs_before = source.data["xs"]
     values_before = list(source.data["value"])
     dashboard.store.param.update(office="KSL", period="2022")
@@ -159,11 +158,18 @@ def test_map_updates_values_in_place_without_resending_polygons(dashboard):
 
 def test_clicking_a_state_selects_it_and_clicking_it_again_clears_it(dashboard):
     render(dashboard.map._pane)
-    index = list(dashboard.map.shapes["pcode"]).index("SD11")
-    dashboard.map.selection.event(index=[index])
+    figure, source = dashboard.map._figure.figure, dashboard.map._figure.source("states")
+    point = dashboard.map.shapes.set_index("pcode").geometry["SD11"].representative_point()
+    dashboard.map._on_tap(Tap(figure, x=point.x, y=point.y))
     assert dashboard.store.state == "SD11"
     assert dashboard.store.view.filters.state == "SD11"
-    dashboard.map.selection.event(index=[index])
+    assert source.selected.indices == [list(dashboard.map.shapes["pcode"]).index("SD11")]  # the others fade
+    dashboard.map._on_tap(Tap(figure, x=point.x, y=point.y))
+    assert dashboard.store.state == ALL
+    assert source.selected.indices == []
+    dashboard.store.state = "SD01"  # chosen in the sidebar: the map shows it too
+    assert source.selected.indices == [list(dashboard.map.shapes["pcode"]).index("SD01")]
+    dashboard.map._on_tap(Tap(figure, x=0.0, y=0.0))  # beside the states
     assert dashboard.store.state == ALL
 
 
@@ -334,23 +340,3 @@ def test_trqn_assignments_have_a_tab_of_published_counts(dashboard, demo_dir):
     published = trqn.counts(demo_dir, "2025")["by_sector"]
     shown = dict(zip(bars["category"], bars["top"], strict=True))
     assert shown and all(shown[row.sector] == row.value for row in published.itertuples() if row.value > 0)
-
-
-def _held(function, depth=3) -> list:
-    """What a function keeps alive through its closure (and the closures of functions it holds)."""
-    held = [cell.cell_contents for cell in function.__closure__ or ()]
-    inner = [f for f in held if callable(f) and getattr(f, "__closure__", None)] if depth else []
-    return held + [v for f in inner for v in _held(f, depth - 1)]
-
-
-def test_the_maps_plot_hooks_do_not_keep_a_closed_page_alive(dashboard):
-    # HoloViews keeps every element's options, hooks included, in a process-wide registry until the element
-    # is collected: a hook holding the map kept each closed session's map, store and Bokeh models for good
-    # (about 5 MB per session at 1M events; `flowmon bench --soak`).
-    overlay = dashboard.map._pane.object
-    options = [hv.Store.lookup_options("bokeh", element, "plot") for element in overlay.traverse(lambda e: e)]
-    hooks = [hook for found in options for hook in found.kwargs.get("hooks", [])]
-    assert len(hooks) >= 3  # the states, labels and offices report their drawn sources
-    assert not [v for hook in hooks for v in _held(hook) if isinstance(v, (MapView, Dashboard, DataStore))]
-    render(dashboard.map._pane)
-    assert dashboard.map._handles["states"]  # the map still finds what it drew, through its weak reference

@@ -21,7 +21,7 @@ KNOWN_AFTER_UPDATE = re.compile(r"https://cdn\.holoviz\.org/panel/[^/]+/dist/css
 MAP_LABELS = """() => {
   for (const doc of (window.Bokeh ? Bokeh.documents : [])) {
     for (const model of doc.all_models) {
-      if (model.data && model.data.label && model.data.text_color) { return Array.from(model.data.label); }
+      if (model.data && model.data.label && model.data.ink) { return Array.from(model.data.label); }
     }
   }
   return [];
@@ -32,7 +32,7 @@ MAP_WIDTH = """() => {
     for (const model of doc.all_models) {
       const renderers = model.renderers || [];
       if (renderers.some((r) => r.data_source && r.data_source.data && r.data_source.data.label
-                              && r.data_source.data.text_color)) { return model.outer_width || 0; }
+                              && r.data_source.data.ink)) { return model.outer_width || 0; }
     }
   }
   return 0;

@@ -130,7 +130,7 @@ def test_arabic_names_and_right_to_left(serve, demo_dir, page, artifacts):
     assert title.get_attribute("dir") == "rtl"
     labels = page.evaluate("""() => {
       for (const model of Bokeh.documents[0].all_models) {
-        if (model.data && model.data.label && model.data.text_color) { return Array.from(model.data.label); }
+        if (model.data && model.data.label && model.data.ink) { return Array.from(model.data.label); }
       }
       return [];
     }""")

@@ -21,7 +21,7 @@ PARTS = {
     "  of which privacy (protection)": ("flowmon/privacy.py",),
     "the map's in-place update (mapview)": ("_update (flowmon/mapview.py",),
     "the charts' in-place redraw (views/charts)": ("flowmon/views/charts.py",),
-    "HoloViews plotting (the map's first draw)": ("holoviews/plotting/",),
+    "the map's drawing (views/map_figure, per page)": ("draw (flowmon/views/map_figure.py",),
     "Panel panes (HTML, tables, KPIs)": ("panel/pane/markup.py", "panel/pane/base.py"),
     "Bokeh serialization (patches out)": ("bokeh/core/serialization.py", "bokeh/protocol/"),
     "Bokeh property changes and events": ("bokeh/core/property/", "bokeh/document/"),
@@ -31,7 +31,7 @@ PARTS = {
 
 
 # Own time by library: a sample goes to the innermost of these its stack passes through (pandas and numpy
-# work goes to whoever called them: flowmon's counting, HoloViews' plotting, ...).
+# work goes to whoever called them: flowmon's counting, Panel's panes, ...).
 LIBRARIES = ("flowmon/", "holoviews/", "bokeh/", "panel/", "param/", "tornado/")
 
 

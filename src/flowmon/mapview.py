@@ -1,30 +1,27 @@
 """The live map of the dashboard: drawn once per geometry, then updated in place.
 
 A filter change rewrites only the value columns of the map's Bokeh data sources (colours, labels, hover
-figures, office sizes, flow lines), so the state polygons are not sent to the browser again
-(holoviz/holoviews#4453) and the user's zoom stays where it was. The elements come from the pure builders of
-``flowmon.views.map`` and ``flowmon.views.crossing_map`` once, when the map is drawn; a change writes their
-column functions' output straight into the drawn sources (building HoloViews elements only to read their
-columns back was most of a change's cost). This module only keeps hold of what they drew.
+figures, office sizes) and the rows of its lines and arrows, so the state polygons are not sent to the
+browser again and the user's zoom stays where it was. The figure is drawn by ``flowmon.views.map_figure``
+from the column functions of ``flowmon.views.map`` and ``flowmon.views.crossing_map``; a change writes the
+same functions' output into its sources. This module only keeps hold of what it drew, and lays the map out
+again for the size the browser reports.
 """
 
 from __future__ import annotations
 
-import weakref
-
-import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
 import shapely
-from bokeh.core.property.vectorization import Field
-from holoviews.plotting.bokeh.util import multi_polygons_data
+from bokeh.events import Tap
 
 from flowmon import geo, i18n, schema
 from flowmon.datastore import ALL, DataStore
-from flowmon.views import crossing_map
+from flowmon.views import crossing_map, map_figure
 from flowmon.views import map as maps
+from flowmon.views.map_figure import FLOW_LAYERS
 from flowmon.views.style import HIGH_CONTRAST, SEQUENTIAL
 
 # State labels: 11 px on the dashboard; on a projector 14 px at 1920x1080, smaller on smaller screens (the
@@ -35,53 +32,18 @@ LABEL_PX_SMALLEST = 9
 # Pixels per degree of official boundaries at 1920x1080 in presentation mode: the size type and office
 # markers are designed for, and scaled from on smaller screens.
 PRESENT_UNIT_PX = 45.0
-# What is drawn over the states, rewritten whole on each change: displacement, returns, crossings.
-FLOW_LAYERS = ("flow", "return", "crossing")
-# HoloViews copies a column that a style option is mapped to under the option's name.
-_STYLE_COPIES = {"color": "value", "line_width": "width", "fill_color": "fill", "text_color": "ink"}
-# Styles mapped to a column that a change rewrites (sizes, widths, arrowheads' angles, fills, label ink).
-_COLUMN_STYLES = ("line_width", "angle", "size", "fill_color", "text_color")
 
 
 def write_columns(source, columns: dict, *, replace: bool = False) -> None:
-    """Rewrite columns of a drawn Bokeh source (and HoloViews' style copies of them) in one message.
+    """Rewrite columns of a drawn Bokeh source in one message.
 
     ``replace`` swaps the whole data (rows may come and go: flow lines); otherwise only the given columns
     change and the rest (the state polygons) is not sent again.
     """
-    new = {}
-    for key in source.data:
-        name = key if key in columns else _STYLE_COPIES.get(key)
-        if name in columns:
-            new[key] = columns[name]
     if replace:
-        source.data = new
+        source.data = dict(columns)
     else:
-        source.data.update(new)
-
-
-def keep_style_columns(plot, element) -> None:
-    """Give a style mapped to a column its column back where HoloViews drew it as one value.
-
-    HoloViews draws a mapped style whose values are all alike (a single arrow, every office open) as one
-    value on the glyph and keeps no column: a change would write the column and the glyph not follow it.
-    """
-    style = hv.Store.lookup_options("bokeh", element, "style").kwargs
-    source, renderer = plot.handles["source"], plot.handles["glyph_renderer"]
-    rows = len(next(iter(source.data.values()), ()))
-    glyphs = [renderer.glyph, renderer.selection_glyph, renderer.nonselection_glyph, renderer.hover_glyph,
-              renderer.muted_glyph]  # fmt: skip
-    for prop in _COLUMN_STYLES:
-        mapped = style.get(prop)
-        if not (isinstance(mapped, hv.dim) or (isinstance(mapped, str) and element.get_dimension(mapped))):
-            continue
-        value = getattr(renderer.glyph, prop)
-        if isinstance(value, Field):
-            continue
-        source.data[prop] = [value] * rows
-        for glyph in glyphs:
-            if glyph is not None and not isinstance(glyph, str) and getattr(glyph, prop, None) == value:
-                setattr(glyph, prop, {"field": prop})
+        source.data.update(columns)
 
 
 class MapView(pn.viewable.Viewer):
@@ -99,21 +61,18 @@ class MapView(pn.viewable.Viewer):
         if not has_official:
             self.param.geometry.objects = ["tiles"]
         self.height = 860 if present else 640
-        self._handles: dict[str, list] = {}
+        self._figure: map_figure.MapFigure | None = None
         # Presentation mode: the plot's size in the browser, and the pixels per map unit it gives.
         self._size: tuple[int, int] | None = None
         self._measured_unit_px: float | None = None
         self._extent: tuple[float, float, float, float] | None = None
         self._land_shape = None  # the states as one shape, made on first use
-        # The FLOW_LAYERS drawn: a group is drawn once a view has rows for it (an empty layer still costs a
-        # page ~40 ms of plotting); from then on it stays, updated in place.
-        self._groups: set[str] = set()
         self._view_tables: tuple = (None, {})  # the tables of the last view drawn (see ``_of_view``)
-        self.selection: hv.streams.Selection1D | None = None
+        self._fit_pending = False
         self._pane = (
-            pn.pane.HoloViews(self._build(), sizing_mode="stretch_both", min_height=300)
+            pn.pane.Bokeh(self._build(), sizing_mode="stretch_both", min_height=300)
             if present
-            else pn.pane.HoloViews(self._build(), sizing_mode="stretch_width", height=self.height)
+            else pn.pane.Bokeh(self._build(), sizing_mode="stretch_width", height=self.height)
         )
         self._note = pn.pane.HTML(self._geometry_note(), css_classes=["fm-note"], sizing_mode="stretch_width")
         self._key = pn.pane.HTML(
@@ -178,9 +137,6 @@ class MapView(pn.viewable.Viewer):
         """Offices are sized by their cases: a view of displacement or crossings alone draws none."""
         return any(s in schema.STREAMS for s in view.filters.streams())
 
-    def _office_visibility(self, plot, element) -> None:
-        plot.handles["glyph_renderer"].visible = self._shows_offices(self.store.view)
-
     def office_positions(self) -> pd.DataFrame:
         offices = self.store.dataset.offices.copy()
         if self.geometry == "official":
@@ -190,29 +146,6 @@ class MapView(pn.viewable.Viewer):
         return offices.assign(
             x=placed.loc[offices["code"], "x"].to_numpy(), y=placed.loc[offices["code"], "y"].to_numpy()
         )
-
-    def _capture(self, name: str):
-        def hook(view, plot, element):
-            keep_style_columns(plot, element)  # what a change rewrites is a column of the source
-            view._handles.setdefault(name, []).append(plot.handles)
-
-        return self._hook(hook)
-
-    def _hook(self, function):
-        """A plot hook calling ``function(self, plot, element)`` that does not keep this map alive.
-
-        HoloViews keeps an element's options (its hooks too) in a process-wide registry until the element is
-        collected; a hook holding the map would hold the element, the session's models and its data
-        forever after the session closed.
-        """
-        owner = weakref.ref(self)
-
-        def hook(plot, element):
-            view = owner()
-            if view is not None:
-                function(view, plot, element)
-
-        return hook
 
     def _frame_bounds(self) -> tuple[float, float, float, float] | None:
         """Official boundaries: Sudan with a narrow margin (room for callouts and return arrows), not the
@@ -237,15 +170,14 @@ class MapView(pn.viewable.Viewer):
         return frame_px / (bounds[3] - bounds[1])
 
     def _label_px(self) -> float:
-        if not self.present:
-            return LABEL_PX
-        if self._measured_unit_px is None:
-            return LABEL_PX_PRESENT
+        largest = LABEL_PX_PRESENT if self.present else LABEL_PX
+        if self._measured_unit_px is None or (self.geometry == "official" and not self.present):
+            return largest
         if self.geometry == "tiles":  # three lines of a state's label above the tile's offices
             fitted = 0.11 * self._tile_px()
         else:
             fitted = LABEL_PX_PRESENT * self._measured_unit_px / PRESENT_UNIT_PX
-        return float(np.clip(round(fitted), LABEL_PX_SMALLEST, LABEL_PX_PRESENT))
+        return float(np.clip(round(fitted), LABEL_PX_SMALLEST, largest))
 
     def _visible_bounds(self) -> tuple[float, float, float, float] | None:
         """What the presentation map shows: its extent widened to the plot's measured aspect."""
@@ -273,129 +205,138 @@ class MapView(pn.viewable.Viewer):
         return maps.place_labels(self.shapes, texts, unit_px=self._unit_px(), font_px=self._label_px(),
                                  obstacles=offices, bounds=self._visible_bounds())  # fmt: skip
 
-    def _build(self) -> hv.Overlay:
-        self._handles = {}
-        store, dataset = self.store, self.store.dataset
-        shapes = self.shapes
-        view = store.view
+    def _build(self):
+        """The map drawn anew for the current view (``flowmon.views.map_figure``)."""
+        view = self.store.view
+        shapes = self.shapes.reset_index(drop=True)
+        self._size = self._measured_unit_px = None  # until the browser reports the new plot's size
         self._offices = self.office_positions()
         self._placed = self._label_positions()
-        states = maps.choropleth(
-            maps.with_chips(shapes, self._placed),
-            self._state_values(view),
-            unit=self._unit(),
-            language=self.language,
-            palette=HIGH_CONTRAST if self.present else SEQUENTIAL,
-            font_size=f"{self._label_px()}px",
-            label_at=self._placed,
-        )
-        polygons = states.get(0).opts(hooks=[maps.hatch_hook, self._capture("states")])
-        labels = states.get(1).opts(hooks=[self._capture("labels")])
-        if self.present:
-            polygons = polygons.opts(
-                colorbar_opts={
-                    "major_label_text_font_size": "14pt", "title_text_font_size": "14pt", "width": 22,
-                    "formatter": maps.count_format(),
-                    "ticker": maps.color_ticker(maps.color_limits(self._state_values(view)["value"])[1]),
-                },
-            )  # fmt: skip
-        self.selection = hv.streams.Selection1D(source=polygons)
-        self.selection.add_subscriber(self._on_select)
         self._points = maps.label_points(shapes)
-        office_layer = maps.office_markers(
-            self._offices_now(), self._office_values(view), scale=self._office_scale
+        flows = {name: self._layer_columns(name, view) for name in FLOW_LAYERS}
+        self._extent = self._aspect_extent(flows)
+        values = self._state_values(view)
+        columns = maps.state_columns(shapes["pcode"], values, self._names)
+        self._clickable = maps.with_chips(shapes, self._placed)
+        states = map_figure.polygon_columns(self._clickable) | {
+            "pcode": shapes["pcode"].astype(str).tolist(),
+            "name_en": shapes["name_en"].astype(str).tolist(),
+            "name_ar": shapes["name_ar"].astype(str).tolist(),
+        } | {name: columns[name] for name in maps.POLYGON_VALUE_COLUMNS}  # fmt: skip
+        offices = self._offices_now()
+        office_columns = {"x": offices["x"].to_numpy(), "y": offices["y"].to_numpy()} | {
+            name: offices[name].astype(str).tolist() for name in ("code", "name", "type")
+        } | maps.office_columns(offices, self._office_values(view), scale=self._office_scale)  # fmt: skip
+        outlines = self.store.dataset.outlines
+        drawn = map_figure.draw(
+            states=states,
+            labels=self._label_columns(columns),
+            offices=office_columns,
+            flows=flows,
+            leaders=maps.leader_columns(self._placed),
+            extent=self._extent,
+            outlines=map_figure.polygon_columns(outlines)
+            if self.geometry == "official" and outlines is not None and not outlines.empty
+            else None,
+            palette=HIGH_CONTRAST if self.present else SEQUENTIAL,
+            unit=self._unit(),
+            color_high=maps.color_limits(values["value"])[1],
+            label_px=self._label_px(),
+            scale=self._scale,
+            schematic=self.geometry == "tiles",
+            present=self.present,
+            height=self.height,
         )
-        hooks = [self._capture("offices"), self._hook(MapView._office_visibility)]
-        office_layer = office_layer.opts(hooks=hooks)
-        # Neighbouring countries on the official map only (no empty layer to plot on tiles).
-        context = [maps.context_outlines(dataset.outlines)] if self.geometry == "official" else []
-        leaders = (
-            maps.leader_lines(self._placed).opts(hooks=[self._capture("leaders")])
-            if self._placed is not None
-            else hv.Overlay([])
-        )
-        # Lines and arrows under the offices, the offices under the labels: no value is ever covered.
-        overlay = hv.Overlay([*context, polygons]) * self._flow_layers(view) * office_layer * leaders * labels
-        bounds = self._frame_bounds()
-        if bounds is not None:
-            overlay = overlay.opts(xlim=(bounds[0], bounds[2]), ylim=(bounds[1], bounds[3]))
-        if self.present:
-            # An invisible box the size of what must show: the ranges follow it, not the callouts' chips.
-            self._extent = xmin, ymin, xmax, ymax = self._aspect_extent()
-            extent = hv.Points([(xmin, ymin), (xmax, ymax)], label="extent").opts(
-                alpha=0, size=1, tools=[], hooks=[self._capture("extent")]
-            )
-            overlay = (overlay * extent).opts(hooks=[self._hook(MapView._match_aspect)])
-            self._size = self._measured_unit_px = None
-            plot_size = hv.streams.PlotSize(source=polygons)
-            plot_size.add_subscriber(self._on_size)
-        return maps.map_frame(
-            overlay, schematic=self.geometry == "tiles", height=self.height, responsive=self.present
-        )
+        drawn.layers["offices"].visible = self._shows_offices(view)
+        drawn.colorbar.visible = not maps.scale_note(columns["value"], self._unit(), self.language)
+        drawn.source("states").selected.indices = self._selected_rows()
+        drawn.figure.on_event(Tap, self._on_tap)
+        for size in ("inner_width", "inner_height"):
+            drawn.figure.on_change(size, self._on_size)
+        self._figure = drawn
+        return drawn.figure
 
-    def _match_aspect(self, plot, element) -> None:
-        """Presentation mode fills a box of any shape: Bokeh widens the states' ranges to the box's aspect
-        (``match_aspect`` works on data ranges only), with the margin kept for arrows and callouts."""
-        from bokeh.models import DataRange1d
+    def _label_columns(self, columns: dict) -> dict:
+        """The state labels' source: where each goes (its state's point, or its callout), words and ink."""
+        shapes = self.shapes.reset_index(drop=True)
+        if self._placed is None:
+            points = maps.label_points(shapes)
+            points = points.assign(y=points["y"] + maps.label_offset(shapes))
+        else:
+            points = self._placed.set_index("pcode").reindex(shapes["pcode"]).reset_index()
+        return {"x": points["x"].to_numpy(), "y": points["y"].to_numpy(), "label": columns["label"],
+                "ink": columns["ink"]}  # fmt: skip
 
-        figure = plot.state
-        extent = [handles["glyph_renderer"] for handles in self._handles.get("extent", [])]
-        figure.x_range = DataRange1d(renderers=extent, range_padding=0)
-        figure.y_range = DataRange1d(renderers=extent, range_padding=0)
-        figure.match_aspect = True
-        figure.aspect_scale = 1
-
-    def _on_size(self, width: int | None = None, height: int | None = None, **_) -> None:
-        """The browser reports the presentation map's size: lay labels, offices and arrows out for it."""
-        if not width or not height or (width, height) == self._size:
+    def _on_size(self, attr, old, new) -> None:
+        """The browser reports the plot's size: lay labels, offices and arrows out for it."""
+        if self._fit_pending:
             return
         document = pn.state.curdoc
         if document is not None and document.session_context is not None:
-            # Not inside the event: Bokeh refuses writes to a document while dispatching one.
-            document.add_next_tick_callback(lambda: self._fit(width, height))
+            # Not inside the event (Bokeh refuses writes to a document while dispatching one), and once
+            # for the width and height reported together.
+            self._fit_pending = True
+            document.add_next_tick_callback(self._fit_reported)
         else:
+            self._fit_reported()
+
+    def _fit_reported(self) -> None:
+        self._fit_pending = False
+        width, height = self._figure.figure.inner_width, self._figure.figure.inner_height
+        if width and height and (width, height) != self._size:
             self._fit(width, height)
 
-    def _fit(self, width: int, height: int) -> None:
+    def _fit(self, width: int, height: int) -> bool:
         """Type, offices, callouts and visible range for a plot of ``width`` x ``height`` pixels.
 
-        Placed at draw time for 1920x1080, the labels of a 1280x720 projector would overlap; here they are
-        placed again with the pixels per degree the screen really gives.
+        Placed at draw time for a map 580 px high (1920x1080 in presentation mode), the labels of a smaller
+        plot would overlap; here they are placed again with the pixels per degree the screen really gives.
+        Whether it laid the map out again (and wrote the view's values): not when nothing would change.
         """
-        if not self._handles.get("states"):
-            return
-        # The ranges are the extent widened to the plot's aspect (``_match_aspect``): what the screen shows.
+        # The ranges are the extent widened to the plot's aspect (``match_aspect``): what the screen shows.
         xmin, ymin, xmax, ymax = self._extent
+        laid_out = (self._label_px(), self._unit_px())
         self._size = (width, height)
         self._measured_unit_px = min(width / (xmax - xmin), height / (ymax - ymin))
+        label_px, unit_px = self._label_px(), self._unit_px()
+        same_scale = unit_px is None or abs(unit_px / laid_out[1] - 1) < 0.05
+        if not self.present and label_px == laid_out[0] and same_scale:
+            return False  # laid out for this size already: nothing to send
         self._placed = self._label_positions()
-        font = f"{self._label_px()}px"
+        drawn = self._figure
         if self._placed is not None:
-            shapes = maps.with_chips(self.shapes.reset_index(drop=True), self._placed)
-            xs, ys = multi_polygons_data(hv.Polygons(maps.polygon_records(shapes, []), vdims=[]))
-            for handles in self._handles["states"]:
-                write_columns(handles["source"], {"xs": xs, "ys": ys})
+            shapes = self._clickable = maps.with_chips(self.shapes.reset_index(drop=True), self._placed)
+            write_columns(drawn.source("states"), map_figure.polygon_columns(shapes))
             at = self._placed.set_index("pcode").reindex(shapes["pcode"])
-            for handles in self._handles.get("labels", []):
-                write_columns(handles["source"], {"x": at["x"].to_numpy(), "y": at["y"].to_numpy()})
-            leaders = maps.leader_columns(self._placed)
-            for handles in self._handles.get("leaders", []):
-                write_columns(handles["source"], leaders, replace=True)
-        for handles in self._handles.get("labels", []):
-            handles["glyph"].text_font_size = font
-        for handles in self._handles.get("return2", []):  # the country labels, after lines and heads
-            handles["glyph"].text_font_size = f"{maps.return_label_pt(self._scale)}pt"
+            write_columns(drawn.source("labels"), {"x": at["x"].to_numpy(), "y": at["y"].to_numpy()})
+            write_columns(drawn.source("leaders"), maps.leader_columns(self._placed), replace=True)
+        drawn.layers["labels"].glyph.text_font_size = f"{self._label_px()}px"
+        if self.present:
+            drawn.colorbar.update(**map_figure.colorbar_style(self._label_px()))
+        # The country labels of the return arrows (after their lines and heads).
+        drawn.layers["return2"].glyph.text_font_size = f"{maps.return_label_pt(self._scale)}pt"
         self._update()
+        return True
 
-    def _aspect_extent(self) -> tuple[float, float, float, float]:
-        """What the presentation map shows at least (its ranges widen it to the plot's aspect): the official
-        frame, or the tiles with room around them for the return arrows and their labels."""
+    def _aspect_extent(self, flows: dict[str, list[maps.Columns]]) -> tuple[float, float, float, float]:
+        """What the map shows at least (its ranges widen it to the plot's aspect): the official frame, or the
+        tiles and whatever ``flows`` (``_flow_columns``) draws beyond them (return arrows, their labels and
+        crossing arrows), with a margin; the country labels are wide."""
         if self.geometry == "official":
             return self._frame_bounds()
         xmin, ymin, xmax, ymax = self.shapes.total_bounds
-        returns = (self._returns(self.store.view)["value"].fillna(0) > 0).any()
-        pad = (0.35 if returns else 0.1) * max(xmax - xmin, ymax - ymin)
-        return (xmin - pad, ymin - pad, xmax + pad, ymax + pad)
+        xs, ys = [np.array([xmin, xmax])], [np.array([ymin, ymax])]
+        for layer in (*flows.get("return", ()), *flows.get("crossing", ())):
+            for x, y in (("x0", "y0"), ("x1", "y1"), ("x", "y")):
+                if x in layer:
+                    xs.append(np.asarray(layer[x], dtype=float))
+                    ys.append(np.asarray(layer[y], dtype=float))
+        xs, ys = np.concatenate(xs), np.concatenate(ys)
+        xmin, xmax, ymin, ymax = np.nanmin(xs), np.nanmax(xs), np.nanmin(ys), np.nanmax(ys)
+        span = max(xmax - xmin, ymax - ymin)
+        labelled = any(len(layer["x"]) for layer in flows.get("return", ())[2:])
+        pad_x, pad_y = (0.14 if labelled else 0.05) * span, 0.05 * span
+        return (xmin - pad_x, ymin - pad_y, xmax + pad_x, ymax + pad_y)
 
     @property
     def _land(self):
@@ -438,27 +379,8 @@ class MapView(pn.viewable.Viewer):
         return {"bounds": self._visible_bounds(), "unit_px": self._unit_px(), "avoid": self._placed,
                 "land": self._land, "language": self.language}  # fmt: skip
 
-    def _flow_layers(self, view) -> hv.Overlay:
-        """The lines, arrows and crossing points as elements (drawn once; ``_flow_columns`` on a change)."""
-        self._groups |= self._with_rows(view)
-        layers = []
-        for name in FLOW_LAYERS:
-            if name in self._groups:
-                for i, layer in enumerate(self._layer_elements(name, view)):
-                    layers.append(layer.opts(hooks=[self._capture(f"{name}{i}")]))
-        return hv.Overlay(layers)
-
-    def _layer_elements(self, name: str, view):
-        """The elements of ``name`` (``FLOW_LAYERS``), as ``_layer_columns`` gives their columns."""
-        if name == "flow":
-            return maps.flow_lines(self._displacement(view), self._points, scale=self._scale)
-        if name == "return":
-            return maps.return_arrows(self._returns(view), self._points, self.store.dataset.countries,
-                                      scale=self._scale, **self._return_placement())  # fmt: skip
-        return crossing_map.layers(view, schematic=self.geometry == "tiles", scale=self._scale)
-
     def _flow_columns(self, view) -> dict[str, list[maps.Columns]]:
-        """Per ``FLOW_LAYERS`` name, the columns of each of its layers, in ``_flow_layers``' order.
+        """Per ``FLOW_LAYERS`` name, the columns of each of its layers, in drawing order.
 
         A name with nothing to draw whose layers are empty in the browser already is left out: most views
         draw no lines, and their sources then stay as they are (no work, no message to the browser).
@@ -467,17 +389,13 @@ class MapView(pn.viewable.Viewer):
                 if not (self._nothing_to_draw(name, view) and self._empty_in_browser(name))}  # fmt: skip
 
     def _layer_columns(self, name: str, view) -> list[maps.Columns]:
-        """The columns of each layer of ``name`` (``FLOW_LAYERS``), in ``_flow_layers``' order."""
+        """The columns of each layer of ``name`` (``FLOW_LAYERS``), in drawing order."""
         if name == "flow":
             return list(maps.flow_columns(self._displacement(view), self._points, scale=self._scale))
         if name == "return":
             return list(maps.return_columns(self._returns(view), self._points, self.store.dataset.countries,
                                             scale=self._scale, **self._return_placement()))  # fmt: skip
         return crossing_map.layer_columns(view, schematic=self.geometry == "tiles", scale=self._scale)
-
-    def _with_rows(self, view) -> set[str]:
-        """The ``FLOW_LAYERS`` that ``view`` has rows for."""
-        return {name for name in FLOW_LAYERS if not self._nothing_to_draw(name, view)}
 
     def _nothing_to_draw(self, name: str, view) -> bool:
         """No rows in: every layer of ``name`` comes out empty (rows in may still draw none)."""
@@ -488,9 +406,8 @@ class MapView(pn.viewable.Viewer):
         return not crossing_map.has_points(view)
 
     def _empty_in_browser(self, name: str) -> bool:
-        """Whether every drawn layer of ``name`` (``FLOW_LAYERS``: ``flow0``, ``flow1``, ...) has no rows."""
-        sources = [handles["source"] for key, drawn in self._handles.items()
-                   if key.rstrip("0123456789") == name for handles in drawn]  # fmt: skip
+        """Whether every layer of ``name`` (``FLOW_LAYERS``) has no rows in the browser."""
+        sources = self._figure.flow_sources(name)
         return not any(len(column) for source in sources for column in source.data.values())
 
     # --- values ---------------------------------------------------------------------------------------
@@ -519,57 +436,54 @@ class MapView(pn.viewable.Viewer):
 
     def _update(self, *events) -> None:
         """Rewrite the value columns of the drawn map (geometry untouched)."""
-        if not self._handles:
+        if self._figure is None:
             return
-        if self.present and self._aspect_extent() != self._extent:
-            # Tiles with return arrows need room around them, without them the tiles fill the screen.
-            self._extent = xmin, ymin, xmax, ymax = self._aspect_extent()
-            for handles in self._handles.get("extent", []):
-                write_columns(handles["source"], {"x": [xmin, xmax], "y": [ymin, ymax]})
-            if self._size is not None:
-                self._fit(*self._size)  # lays the map out again, then comes back here
-                return
+        drawn = self._figure
         view = self.store.view
-        if self._with_rows(view) - self._groups:
-            # Lines, arrows or crossing points for the first time on this page: the map is drawn again
-            # with their layers (once; later changes write into them).
-            self._redraw()
-            return
+        flows = self._flow_columns(view)
+        extent = self._aspect_extent(flows)
+        if extent != self._extent:
+            # Tiles with return arrows need room around them, without them the tiles fill the plot.
+            self._extent = extent
+            write_columns(drawn.source("extent"), map_figure.extent_columns(extent))
+            if self._size is not None and self._fit(*self._size):
+                return  # laid out again for the new extent, which came back here
         shapes = self.shapes.reset_index(drop=True)
         columns = maps.state_columns(shapes["pcode"], self._state_values(view), self._names)
         low, high = maps.color_limits(pd.Series(columns["value"]))
-        note = maps.scale_note(columns["value"], self._unit(), self.language)
-        for handles in self._handles.get("states", []):
-            write_columns(handles["source"], {k: columns[k] for k in maps.POLYGON_VALUE_COLUMNS})
-            handles["color_color_mapper"].update(low=low, high=high)
-            if "color_colorbar" in handles:
-                handles["color_colorbar"].title = self._unit()
-                handles["color_colorbar"].ticker.ticks = maps.color_ticks(high)
-                # One value or all zero: the key says so instead of a scale of invented steps.
-                handles["color_colorbar"].visible = not note
-        for handles in self._handles.get("labels", []):
-            write_columns(handles["source"], {"label": columns["label"], "ink": columns["ink"]})
+        write_columns(drawn.source("states"), {k: columns[k] for k in maps.POLYGON_VALUE_COLUMNS})
+        drawn.source("states").selected.indices = self._selected_rows()
+        drawn.color_mapper.update(low=low, high=high)
+        drawn.colorbar.title = self._unit()
+        drawn.colorbar.ticker.ticks = maps.color_ticks(high)
+        # One value or all zero: the key says so instead of a scale of invented steps.
+        drawn.colorbar.visible = not maps.scale_note(columns["value"], self._unit(), self.language)
+        write_columns(drawn.source("labels"), {"label": columns["label"], "ink": columns["ink"]})
+        drawn.layers["offices"].visible = self._shows_offices(view)
         offices = maps.office_columns(
             self._offices_now(), self._office_values(view), scale=self._office_scale
         )
-        for handles in self._handles.get("offices", []):
-            handles["glyph_renderer"].visible = self._shows_offices(view)
-            write_columns(handles["source"], offices)
-        flows = self._flow_columns(view)
+        write_columns(drawn.source("offices"), offices)
         for name, layers in flows.items():
-            for i, data in enumerate(layers):
-                for handles in self._handles.get(f"{name}{i}", []):
-                    write_columns(handles["source"], data, replace=True)
-        drawn = crossing_map.drawn_directions(flows["crossing"]) if "crossing" in flows else ()
-        self._key.object = self._legend(drawn=drawn)
+            for source, data in zip(drawn.flow_sources(name), layers, strict=True):
+                write_columns(source, data, replace=True)
+        directions = crossing_map.drawn_directions(flows["crossing"]) if "crossing" in flows else ()
+        self._key.object = self._legend(drawn=directions)
 
-    def _on_select(self, index: list[int]) -> None:
-        """A click on a state selects it; a click on the selected state (or beside the map) clears it.
+    def _selected_rows(self) -> list[int]:
+        """The selected state's row in the states' source (the others fade), none when all states show."""
+        pcodes = list(self.shapes["pcode"])
+        return [pcodes.index(self.store.state)] if self.store.state in pcodes else []
 
-        The store is changed on the next tick, not inside the selection event: the map's sources are
-        rewritten by that change, and Bokeh refuses writes to a document while it is dispatching an event.
+    def _on_tap(self, event) -> None:
+        """A click on a state (or its label's chip) selects it; a click on the selected state, or beside
+        the states, clears it.
+
+        The store is changed on the next tick, not inside the event: the map's sources are rewritten by that
+        change, and Bokeh refuses writes to a document while it is dispatching an event.
         """
-        pcode = str(self.shapes["pcode"].iloc[index[0]]) if index else ALL
+        hit = np.flatnonzero(shapely.contains_xy(self._clickable.geometry.to_numpy(), event.x, event.y))
+        pcode = str(self._clickable["pcode"].iloc[hit[0]]) if len(hit) else ALL
         state = ALL if pcode == self.store.state else pcode
         document = pn.state.curdoc
         if document is not None and document.session_context is not None:
@@ -584,7 +498,7 @@ class MapView(pn.viewable.Viewer):
         self._note.object = self._geometry_note()
 
     def _redraw(self) -> None:
-        """The map drawn anew for the current view (another geometry, or its first lines or arrows)."""
+        """The map drawn anew for the current view, on another geometry."""
         self._pane.object = self._build()
         self._key.object = self._legend()
 

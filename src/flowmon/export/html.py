@@ -306,10 +306,8 @@ def frame_views(session, months: tuple[str, ...]) -> list:
 def map_layers(session, frames: MapFrames, offices: pd.DataFrame, points: pd.DataFrame, scale: float,
                bounds=None, unit_px=None) -> dict[str, list[dict]]:  # fmt: skip
     """Per indicator and frame, what the dashboard draws over the states: office sizes, displacement lines,
-    return arrows, crossing points and arrows (the builders of ``flowmon.views.map`` and
-    ``flowmon.views.crossing_map``, so the file looks like the view)."""
-    import holoviews.plotting.bokeh  # noqa: F401 (the builders set Bokeh options: the backend must be loaded)
-
+    return arrows, crossing points and arrows (the column functions of ``flowmon.views.map`` and
+    ``flowmon.views.crossing_map`` that the live map draws, so the file looks like the view)."""
     countries = session.dataset.countries
     views_ = frame_views(session, frames.months)
     layers: dict[str, list[dict]] = {}
@@ -319,15 +317,15 @@ def map_layers(session, frames: MapFrames, offices: pd.DataFrame, points: pd.Dat
             view = view.replace_indicator(indicator)
             is_open = view.offices_open.reindex(offices["code"]).fillna(True).to_numpy()
             columns = maps.office_columns(offices.assign(open=is_open), maps.office_values(view), scale=scale)
-            flow = maps.flow_lines(maps.displacement_flows(view), points, scale=scale)
-            ret = maps.return_arrows(maps.return_flows(view), points, countries, scale=scale, bounds=bounds,
-                                     unit_px=unit_px, language=view.language)  # fmt: skip
+            flow = maps.flow_columns(maps.displacement_flows(view), points, scale=scale)
+            ret = maps.return_columns(maps.return_flows(view), points, countries, scale=scale, bounds=bounds,
+                                      unit_px=unit_px, language=view.language)  # fmt: skip
+            flow, ret = [_columns(pd.DataFrame(c)) for c in flow], [_columns(pd.DataFrame(c)) for c in ret]
             entries.append({
                 "offices": {k: columns[k] for k in ("shown", "status", "fill")}
                 | {"size": [float(v) for v in columns["size"]]},
-                "flow": _columns(flow.get(0).dframe()), "flow_heads": _columns(flow.get(1).dframe()),
-                "ret": _columns(ret.get(0).dframe()), "ret_heads": _columns(ret.get(1).dframe()),
-                "ret_labels": _columns(ret.get(2).dframe()),
+                "flow": flow[0], "flow_heads": flow[1],
+                "ret": ret[0], "ret_heads": ret[1], "ret_labels": ret[2],
             } | {name: _columns(table) for name, table in crossing_map.layer_tables(
                 view, schematic=bounds is None, scale=scale).items()})  # fmt: skip
         layers[indicator] = entries

@@ -91,6 +91,11 @@ def _hexagon_vertices(col: int, row: int) -> list[tuple[float, float]]:
 
 def tiles() -> gpd.GeoDataFrame:
     """One hexagon per state: ``pcode``, ``name_en``, ``name_ar``, ``geometry``, its centre ``x``, ``y``."""
+    return _tiles().copy()  # a copy: callers may add columns
+
+
+@cache  # fixed reference geometry: made once per process, not on every map drawn
+def _tiles() -> gpd.GeoDataFrame:
     import geopandas as gpd
     from shapely.geometry import Polygon
 

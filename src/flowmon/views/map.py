@@ -308,9 +308,12 @@ def source_columns(table: pd.DataFrame) -> Columns:
     return {str(c): table[c].to_numpy() for c in table.columns}
 
 
-def leader_columns(placed: pd.DataFrame) -> Columns:
-    """The leader lines' columns (``x0, y0, x1, y1``): from each moved label back to its state."""
-    moved = placed[placed["callout"]]
+def leader_columns(placed: pd.DataFrame | None) -> Columns:
+    """The leader lines' columns (``x0, y0, x1, y1``): from each moved label back to its state (none where
+    no label was placed: tiles)."""
+    if placed is None:
+        placed = pd.DataFrame({"ax": [], "ay": [], "x": [], "y": [], "callout": []}, dtype=float)
+    moved = placed[placed["callout"].astype(bool)]
     table = pd.DataFrame({"x0": moved["ax"], "y0": moved["ay"], "x1": moved["x"], "y1": moved["y"]},
                          columns=["x0", "y0", "x1", "y1"])  # fmt: skip
     return source_columns(table)
@@ -546,7 +549,7 @@ def _apart(x: np.ndarray, y: np.ndarray, half_w, h: float, limits: tuple[float, 
 
 
 # Where ``_clear_of`` looks for a free place, cheapest first: outwards (k), up or down (j), sideways (m).
-_STEPS = sorted(((k, j, m) for k in range(12) for j in range(-4, 5) for m in (-1, 0, 1)),
+_STEPS = sorted(((k, j, m) for k in range(12) for j in range(-8, 9) for m in (-1, 0, 1)),
                 key=lambda kjm: kjm[0] * 0.5 + abs(kjm[1]) + 1.5 * abs(kjm[2]))  # fmt: skip
 _STEP_K, _STEP_J, _STEP_M = np.array(_STEPS).T
 
