@@ -15,7 +15,6 @@ import os
 import re
 from urllib.parse import urlencode
 
-import holoviews as hv
 import pandas as pd
 import panel as pn
 import param
@@ -69,12 +68,11 @@ div.fm-present { font-size: 1.15em; }
 
 
 def load_extensions(again: bool = False) -> None:
-    """Panel and HoloViews for the dashboard: from the server's /static/ when served, else inline (offline
-    offices; in a notebook displayed once, see ``flowmon.notebook``)."""
+    """Panel for the dashboard: from the server's /static/ when served, else inline (offline offices; in a
+    notebook displayed once, with HoloViews for the analysts' own plots, see ``flowmon.notebook``). The
+    dashboard itself draws plain Bokeh figures: a served page needs no HoloViews."""
     if served():
         pn.extension(inline=False, raw_css=[CSS], loading_indicator=True)
-        if hv.Store.current_backend != "bokeh" or "bokeh" not in hv.Store.renderers:
-            hv.extension("bokeh", logo=False)  # once per process: loading it again costs every page ~15 ms
     else:
         notebook.load_inline([CSS], again=again)
 
