@@ -427,19 +427,40 @@ class Dashboard(pn.viewable.Viewer):
 
     def main_area(self) -> pn.Column:
         # Displacement alone has no cases to chart: the trend and breakdowns step aside (parts.has_cases).
-        right = pn.Column(self.kpis, self.crossing_kpis, self.trend, self.crossing_trend, self.breakdowns,
-                          self.crossing_breakdowns, sizing_mode="stretch_width")  # fmt: skip
+        breakdowns = self._after_first_paint(self.breakdowns, self.crossing_breakdowns)
+        right = pn.Column(self.kpis, self.crossing_kpis, self.trend, self.crossing_trend, breakdowns,
+                          sizing_mode="stretch_width")  # fmt: skip
         map_column = pn.Column(self.map, sizing_mode="stretch_width")
         if served():  # right to left: the map moves to the right, where an Arabic reader starts
             columns = [map_column, right][:: -1 if self.language == "ar" else 1]
             top = pn.Row(*columns, sizing_mode="stretch_width")
         else:  # a notebook's column is too narrow for both side by side: the map gets its width
             top = pn.Column(map_column, right, sizing_mode="stretch_width")
+        below = self._after_first_paint(self.tables, self.crossing_table, self.footer)
         return pn.Column(
-            *self._synthetic_banner(), self.title, self.message, top, self.tables, self.crossing_table,
-            self.footer,
-            sizing_mode="stretch_width",
+            *self._synthetic_banner(), self.title, self.message, top, below, sizing_mode="stretch_width"
         )  # fmt: skip
+
+    @staticmethod
+    def _after_first_paint(*parts) -> pn.Column:
+        """``parts`` in a column, built (served) once the page has drawn what is above them.
+
+        The breakdowns, tables and footer lie below the map: the page's first document leaves them out, and
+        they follow when the browser reports it has rendered (``pn.state.onload``), so the map is on
+        screen sooner (fewer models to make, send and lay out first).
+        """
+        holder = pn.Column(sizing_mode="stretch_width")
+        if not served():
+            holder.objects = list(parts)
+            return holder
+        holder.loading = True
+
+        def fill() -> None:
+            holder.objects = list(parts)
+            holder.loading = False
+
+        pn.state.onload(fill)
+        return holder
 
     def presentation_area(self) -> pn.Column:
         """One screen (1920x1080 down to 1280x720), nothing clipped: the title in words, the map at its own
