@@ -69,7 +69,7 @@ class Server:
         return self.base + self.path
 
     def start(self) -> Server:
-        env = {**os.environ, **self.env}
+        env = {**os.environ, **serve.SERVER_ENV, **self.env}  # as `flowmon serve` runs it
         if self.data_dir is not None:
             env[store.DATA_DIR_ENV] = str(Path(self.data_dir).resolve())
         command = [sys.executable, "-m", "panel", "serve", str(self.script), "--address", "127.0.0.1",

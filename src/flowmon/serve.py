@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     if not any(store.stored_rows(data_dir, table) for table in schema.TABLES):
         hint = f"run `flowmon demo --data-dir {data_dir}` or `flowmon ingest ...` first"
         raise ValueError(f"{data_dir} holds no data; {hint}")
-    env = {**os.environ, store.DATA_DIR_ENV: str(data_dir.resolve())}
+    env = {**os.environ, **SERVER_ENV, store.DATA_DIR_ENV: str(data_dir.resolve())}
     if args.present:
         env["FLOWMON_PRESENT"] = "1"
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
@@ -183,6 +183,13 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+# The server's Python allocates through glibc's malloc, not its own small-object arenas: a closed session's
+# memory then goes back to the system (``flowmon.memory`` asks glibc after sessions close), while pymalloc's
+# arenas kept what the busiest hour needed for good. Measured (`flowmon bench --soak`, 1M events, 200
+# sessions): 538 MB kept with pymalloc, 433 MB with malloc; about 7% more CPU per filter change.
+SERVER_ENV = {"PYTHONMALLOC": os.environ.get("PYTHONMALLOC", "malloc")}
 
 
 def _serve_one(args, data_dir: Path, env: dict, port: int, address: str) -> int:
