@@ -62,7 +62,7 @@ class MapView(pn.viewable.Viewer):
             self.param.geometry.objects = ["tiles"]
         self.height = 860 if present else 640
         self._figure: map_figure.MapFigure | None = None
-        # Presentation mode: the plot's size in the browser, and the pixels per map unit it gives.
+        # The plot's size as the browser reports it, and the pixels per map unit it gives.
         self._size: tuple[int, int] | None = None
         self._measured_unit_px: float | None = None
         self._extent: tuple[float, float, float, float] | None = None
@@ -260,8 +260,7 @@ class MapView(pn.viewable.Viewer):
         """The state labels' source: where each goes (its state's point, or its callout), words and ink."""
         shapes = self.shapes.reset_index(drop=True)
         if self._placed is None:
-            points = maps.label_points(shapes)
-            points = points.assign(y=points["y"] + maps.label_offset(shapes))
+            points = self._points.assign(y=self._points["y"] + maps.label_offset(shapes))
         else:
             points = self._placed.set_index("pcode").reindex(shapes["pcode"]).reset_index()
         return {"x": points["x"].to_numpy(), "y": points["y"].to_numpy(), "label": columns["label"],
