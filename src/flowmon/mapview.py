@@ -218,7 +218,7 @@ class MapView(pn.viewable.Viewer):
         values = self._state_values(view)
         columns = maps.state_columns(shapes["pcode"], values, self._names)
         self._clickable = maps.with_chips(shapes, self._placed)
-        states = map_figure.polygon_columns(self._clickable) | {
+        states = maps.polygon_columns(self._clickable) | {
             "pcode": shapes["pcode"].astype(str).tolist(),
             "name_en": shapes["name_en"].astype(str).tolist(),
             "name_ar": shapes["name_ar"].astype(str).tolist(),
@@ -235,7 +235,7 @@ class MapView(pn.viewable.Viewer):
             flows=flows,
             leaders=maps.leader_columns(self._placed),
             extent=self._extent,
-            outlines=map_figure.polygon_columns(outlines)
+            outlines=maps.polygon_columns(outlines)
             if self.geometry == "official" and outlines is not None and not outlines.empty
             else None,
             palette=HIGH_CONTRAST if self.present else SEQUENTIAL,
@@ -257,14 +257,17 @@ class MapView(pn.viewable.Viewer):
         return drawn.figure
 
     def _label_columns(self, columns: dict) -> dict:
-        """The state labels' source: where each goes (its state's point, or its callout), words and ink."""
+        """The state labels' source: where each goes, words and ink."""
+        return self._label_xy() | {"label": columns["label"], "ink": columns["ink"]}
+
+    def _label_xy(self) -> dict:
+        """Where each state's label goes, in the states' order: its state's point, or its callout."""
         shapes = self.shapes.reset_index(drop=True)
         if self._placed is None:
             points = self._points.assign(y=self._points["y"] + maps.label_offset(shapes))
         else:
-            points = self._placed.set_index("pcode").reindex(shapes["pcode"]).reset_index()
-        return {"x": points["x"].to_numpy(), "y": points["y"].to_numpy(), "label": columns["label"],
-                "ink": columns["ink"]}  # fmt: skip
+            points = self._placed.set_index("pcode").reindex(shapes["pcode"])
+        return {"x": points["x"].to_numpy(), "y": points["y"].to_numpy()}
 
     def _on_size(self, attr, old, new) -> None:
         """The browser reports the plot's size: lay labels, offices and arrows out for it."""
@@ -305,9 +308,8 @@ class MapView(pn.viewable.Viewer):
         drawn = self._figure
         if self._placed is not None:
             shapes = self._clickable = maps.with_chips(self.shapes.reset_index(drop=True), self._placed)
-            write_columns(drawn.source("states"), map_figure.polygon_columns(shapes))
-            at = self._placed.set_index("pcode").reindex(shapes["pcode"])
-            write_columns(drawn.source("labels"), {"x": at["x"].to_numpy(), "y": at["y"].to_numpy()})
+            write_columns(drawn.source("states"), maps.polygon_columns(shapes))
+            write_columns(drawn.source("labels"), self._label_xy())
             write_columns(drawn.source("leaders"), maps.leader_columns(self._placed), replace=True)
         drawn.layers["labels"].glyph.text_font_size = f"{self._label_px()}px"
         if self.present:

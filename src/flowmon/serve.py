@@ -26,6 +26,11 @@ SERVED_SCRIPT = Path(__file__).with_name("served.py")
 # that runs for weeks returns a closed page's memory soon (see `flowmon bench --soak`).
 SESSION_EXPIRY = ["--unused-session-lifetime", "300000", "--check-unused-sessions", "30000"]
 READY_TIMEOUT = 120  # seconds for a panel process to listen (2 busy cores: imports alone take several)
+# The server's Python allocates through glibc's malloc, not its own small-object arenas: a closed session's
+# memory then goes back to the system (``flowmon.memory`` asks glibc after sessions close), while pymalloc's
+# arenas kept what the busiest hour needed for good. Measured (`flowmon bench --soak`, 1M events, 200
+# sessions): 538 MB kept with pymalloc, 433 MB with malloc; about 7% more CPU per filter change.
+SERVER_ENV = {"PYTHONMALLOC": os.environ.get("PYTHONMALLOC", "malloc")}
 
 
 def panel_serve_command(
@@ -183,13 +188,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-# The server's Python allocates through glibc's malloc, not its own small-object arenas: a closed session's
-# memory then goes back to the system (``flowmon.memory`` asks glibc after sessions close), while pymalloc's
-# arenas kept what the busiest hour needed for good. Measured (`flowmon bench --soak`, 1M events, 200
-# sessions): 538 MB kept with pymalloc, 433 MB with malloc; about 7% more CPU per filter change.
-SERVER_ENV = {"PYTHONMALLOC": os.environ.get("PYTHONMALLOC", "malloc")}
 
 
 def _serve_one(args, data_dir: Path, env: dict, port: int, address: str) -> int:

@@ -219,19 +219,10 @@ def _high(values: np.ndarray) -> float:
     return float(top) if top > 1 else 2.0
 
 
-def _rings(geometry) -> list[list[list[float]]]:
-    """A (multi)polygon as Bokeh ``multi_polygons`` wants it: polygons, each its exterior then its holes."""
-    parts = list(geometry.geoms) if geometry.geom_type == "MultiPolygon" else [geometry]
-    return [[ring.coords for ring in (part.exterior, *part.interiors)] for part in parts]
-
-
 def _polygon_columns(shapes: gpd.GeoDataFrame) -> dict[str, list]:
-    xs, ys = [], []
-    for geometry in shapes.geometry:
-        polygons = _rings(geometry)
-        xs.append([[[float(x) for x, _ in ring] for ring in polygon] for polygon in polygons])
-        ys.append([[[float(y) for _, y in ring] for ring in polygon] for polygon in polygons])
-    return {"xs": xs, "ys": ys}
+    """``maps.polygon_columns`` as plain numbers: the file's JSON carries them as lists."""
+    return {key: [[[ring.tolist() for ring in polygon] for polygon in shape] for shape in column]
+            for key, column in maps.polygon_columns(shapes).items()}  # fmt: skip
 
 
 def _shapes(session, geometry: str) -> tuple[gpd.GeoDataFrame, bool]:

@@ -86,6 +86,18 @@ def polygon_records(shapes: gpd.GeoDataFrame, attributes: list[str]) -> list[dic
     return records
 
 
+def polygon_columns(shapes: gpd.GeoDataFrame) -> dict[str, list]:
+    """``xs``, ``ys`` of every shape as Bokeh's ``multi_polygons`` draws them: per shape its polygons, per
+    polygon its exterior ring then its holes (arrays: sent to the browser as binary, not as JSON numbers)."""
+    xs, ys = [], []
+    for geometry in shapes.geometry:
+        parts = _parts(geometry)
+        rings = [[np.asarray(ring.coords) for ring in (part.exterior, *part.interiors)] for part in parts]
+        xs.append([[ring[:, 0] for ring in polygon] for polygon in rings])
+        ys.append([[ring[:, 1] for ring in polygon] for polygon in rings])
+    return {"xs": xs, "ys": ys}
+
+
 def label_points(shapes: gpd.GeoDataFrame) -> pd.DataFrame:
     """Where each state's label goes: the tile centre, or a point inside the state's largest part."""
     if {"x", "y"} <= set(shapes.columns):

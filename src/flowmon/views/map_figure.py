@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import geopandas as gpd
-import numpy as np
 from bokeh.models import (
     ColorBar,
     ColumnDataSource,
@@ -88,18 +86,6 @@ class MapFigure:
     def flow_sources(self, name: str) -> list[ColumnDataSource]:
         """The sources of the ``FLOW_LAYERS`` group ``name``, in drawing order."""
         return [self.source(f"{name}{i}") for i in range(len(GROUP_LAYERS[name]))]
-
-
-def polygon_columns(shapes: gpd.GeoDataFrame) -> dict[str, list]:
-    """``xs``, ``ys`` of every shape as Bokeh's ``multi_polygons`` draws them: per shape its polygons, per
-    polygon its exterior ring then its holes (arrays: sent to the browser as binary, not as JSON numbers)."""
-    xs, ys = [], []
-    for geometry in shapes.geometry:
-        parts = maps._parts(geometry)
-        rings = [[np.asarray(ring.coords) for ring in (part.exterior, *part.interiors)] for part in parts]
-        xs.append([[ring[:, 0] for ring in polygon] for polygon in rings])
-        ys.append([[ring[:, 1] for ring in polygon] for polygon in rings])
-    return {"xs": xs, "ys": ys}
 
 
 def extent_columns(extent: tuple[float, float, float, float]) -> dict[str, list[float]]:
