@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 pytest.importorskip("jupyterlab", reason="JupyterLab is not installed")
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 TOKEN = "flowmon-test-token"
-KNOWN_AFTER_UPDATE = re.compile(r"https://cdn\.holoviz\.org/panel/[^/]+/dist/css/loading\.css(\?v=[\w.]+)?$")
+
 # The state map's labels (the one source with words and their ink), wherever the notebook drew it.
 MAP_LABELS = """() => {
   for (const doc of (window.Bokeh ? Bokeh.documents : [])) {
@@ -142,11 +141,9 @@ def test_dashboard_notebook_offline_responds_and_keeps_a_readable_map(lab, offli
                            arg=before, timeout=120_000)  # fmt: skip
     page.wait_for_timeout(2_000)  # the stylesheets of the models the update made
     page.screenshot(path=artifacts / "jupyterlab-dashboard.png")
-    # Models Panel makes on an update link their stylesheets: from the Jupyter server, and they are there.
-    # Known and not yet fixed (issue 14): one request for Panel's loading.css still goes to cdn.holoviz.org
-    # during the first update (offline it fails; the page keeps its look). Nothing else may leave.
-    unexpected = [url for url in outside if not KNOWN_AFTER_UPDATE.match(url)]
-    assert not unexpected, unexpected
+    # Models Panel makes on an update link their stylesheets from the Jupyter server, and they are there; a
+    # pane's update carries its stylesheets inline. Nothing leaves the machine.
+    assert not outside, outside
     assert not missing, missing
 
 

@@ -71,17 +71,18 @@ def _dist_url() -> str:
 
 
 def _local_dist(viewable, root, changed=None, old_models=None) -> None:
-    """On an update (``changed`` given; the first drawing stays inline), every stylesheet link of the
-    models made for it points at ``_dist_url``, before the update is sent."""
-    if changed is None:
-        return
-    from bokeh.models import ImportedStyleSheet
-    from panel.io.resources import patch_stylesheet
+    """Stylesheets that reach a notebook after its first drawing come from the Jupyter server.
 
-    if root.document is not None:
-        root.document._template_variables.setdefault("dist_url", _dist_url())
-    for sheet in root.select({"type": ImportedStyleSheet}):
-        patch_stylesheet(sheet, _dist_url())
+    The first drawing inlines Panel's stylesheets. Afterwards Panel links each stylesheet it sends (models
+    made for a layout change, a pane re-sending all its properties on an update) at its document's
+    ``dist_url``, cdn.holoviz.org when that is unset. Every notebook document (one without a server session)
+    gets ``_dist_url()``; the first drawing has been made by then, so it stays inline.
+    """
+    from panel.io.state import state
+
+    for doc in list(state._stylesheets):
+        if doc.session_context is None:
+            doc._template_variables.setdefault("dist_url", _dist_url())
 
 
 def _republish(captured) -> None:
