@@ -29,6 +29,8 @@ from flowmon.views.cards import CARD_CSS
 
 TITLE = "flowmon · IOM Sudan migration and displacement"
 ACCENT = "#0033a0"  # IOM blue
+MAP_MIN_WIDTH = 640  # px: narrower, the map no longer shares its row with the figures
+SIDE_MIN_WIDTH = 420  # px: the KPI cards two by two
 # "(closed Apr 2023)" in datastore.office_label's English words, reworded in Arabic.
 _OFFICE_STATUS = re.compile(r"\((?P<status>closed|opened) (?P<month>[A-Z][a-z]{2}) (?P<year>\d{4})\)")
 CSS = (
@@ -432,8 +434,13 @@ class Dashboard(pn.viewable.Viewer):
                           sizing_mode="stretch_width")  # fmt: skip
         map_column = pn.Column(self.map, sizing_mode="stretch_width")
         if served():  # right to left: the map moves to the right, where an Arabic reader starts
-            columns = [map_column, right][:: -1 if self.language == "ar" else 1]
-            top = pn.Row(*columns, sizing_mode="stretch_width")
+            # Side by side in equal halves while the map's half is at least MAP_MIN_WIDTH wide; on a
+            # narrower screen (a laptop) the figures wrap under a map of the full width.
+            map_column.styles = {"flex": "1 1 0", "min-width": f"{MAP_MIN_WIDTH}px"}
+            right.styles = {"flex": "1 1 0", "min-width": f"{SIDE_MIN_WIDTH}px"}
+            direction = "row-reverse" if self.language == "ar" else "row"
+            top = pn.FlexBox(map_column, right, flex_direction=direction, flex_wrap="wrap",
+                             sizing_mode="stretch_width")  # fmt: skip
         else:  # a notebook's column is too narrow for both side by side: the map gets its width
             top = pn.Column(map_column, right, sizing_mode="stretch_width")
         below = self._after_first_paint(self.tables, self.crossing_table, self.footer)
