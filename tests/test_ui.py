@@ -137,3 +137,24 @@ def test_arabic_names_and_right_to_left(serve, demo_dir, page, artifacts):
     assert any(label.startswith("الخرطوم") for label in labels)
     page.screenshot(path=artifacts / "dashboard-arabic.png", full_page=True)
     check_clean(page, watch)
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_the_map_shares_a_wide_screen_and_takes_a_laptops_width(serve, demo_dir, page, language):
+    served = serve(ENTRY_POINTS["script"], demo_dir)
+    watch = open_dashboard(page, f"{served.url}?lang={language}&indicator=return")
+    key, card = page.locator(".fm-key").first, page.locator(".fm-kpi").first
+    # 1920 px: the map beside the figures, on the side a reader starts from.
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.wait_for_timeout(1_000)
+    map_box, card_box = key.bounding_box(), card.bounding_box()
+    assert card_box["y"] < map_box["y"]  # the cards' row is the map's (the key lies under the map)
+    map_first = map_box["x"] < card_box["x"] if language == "en" else map_box["x"] > card_box["x"]
+    assert map_first, (map_box, card_box)
+    # 1400 px: the figures wrap under a map of the full width.
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.wait_for_timeout(1_000)
+    map_box, card_box = key.bounding_box(), card.bounding_box()
+    assert card_box["y"] > map_box["y"] + map_box["height"], (map_box, card_box)
+    assert map_box["width"] > 900
+    check_clean(page, watch)
