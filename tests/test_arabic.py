@@ -199,3 +199,11 @@ def test_arabic_page_in_chromium(serve, demo_dir, page, artifacts):
     assert found["tables"][0]["rows"] == len(schema.STATE_PCODES)
     assert not [t for t in found["tables"] if t["scrolled"]], found["tables"]
     assert not watch.outside(), watch.outside()
+
+
+def test_the_presentation_month_player_is_labelled_in_arabic(demo_dir):
+    import panel as pn
+
+    dashboard = Dashboard(data_dir=str(demo_dir), language="ar", present=True)
+    (player,) = dashboard.player.draw().select(pn.widgets.Player)
+    assert player.label == i18n.text("player", "ar") and not english_words(player.label)

@@ -374,8 +374,8 @@ class Player(View):
         end = self.store.view.end
         current = months.index(str(end)) if end is not None and str(end) in months else len(months) - 1
         player = pn.widgets.Player(
-            label="Month", start=0, end=len(months) - 1, value=current, interval=1500, loop_policy="once",
-            show_loop_controls=False, show_value=False, sizing_mode="stretch_width",
+            label=self.t("player"), start=0, end=len(months) - 1, value=current, interval=1500,
+            loop_policy="once", show_loop_controls=False, show_value=False, sizing_mode="stretch_width",
         )  # fmt: skip
 
         def step(index: int) -> None:
