@@ -29,7 +29,7 @@ from flowmon.views.cards import CARD_CSS
 
 TITLE = "flowmon · IOM Sudan migration and displacement"
 ACCENT = "#0033a0"  # IOM blue
-MAP_MIN_WIDTH = 640  # px: narrower, the map no longer shares its row with the figures
+MAP_MIN_WIDTH = 800  # px: narrower, the map no longer shares its row with the figures
 SIDE_MIN_WIDTH = 420  # px: the KPI cards two by two
 # "(closed Apr 2023)" in datastore.office_label's English words, reworded in Arabic.
 _OFFICE_STATUS = re.compile(r"\((?P<status>closed|opened) (?P<month>[A-Z][a-z]{2}) (?P<year>\d{4})\)")
