@@ -169,6 +169,11 @@ def test_clicking_a_state_selects_it_and_clicking_it_again_clears_it(dashboard):
     assert source.selected.indices == []
     dashboard.store.state = "SD01"  # chosen in the sidebar: the map shows it too
     assert source.selected.indices == [list(dashboard.map.shapes["pcode"]).index("SD01")]
+    # The labels' chips (their state's colour) fade with their states: only the selected one keeps its chip.
+    labels = dashboard.map._figure.layers["labels"]
+    assert labels.data_source.selected.indices == source.selected.indices
+    assert labels.glyph.background_fill_color["transform"] is dashboard.map._figure.color_mapper
+    assert labels.nonselection_glyph.background_fill_alpha == 0
     dashboard.map._on_tap(Tap(figure, x=0.0, y=0.0))  # beside the states
     assert dashboard.store.state == ALL
 

@@ -32,6 +32,7 @@ LABEL_PX_SMALLEST = 9
 # Pixels per degree of official boundaries at 1920x1080 in presentation mode: the size type and office
 # markers are designed for, and scaled from on smaller screens.
 PRESENT_UNIT_PX = 45.0
+LABEL_COLUMNS = ("label", "ink", "value")  # of state_columns, in the labels' source
 
 
 def write_columns(source, columns: dict, *, replace: bool = False) -> None:
@@ -249,7 +250,7 @@ class MapView(pn.viewable.Viewer):
         )
         drawn.layers["offices"].visible = self._shows_offices(view)
         drawn.colorbar.visible = not maps.scale_note(columns["value"], self._unit(), self.language)
-        drawn.source("states").selected.indices = self._selected_rows()
+        self._select(drawn)
         drawn.figure.on_event(Tap, self._on_tap)
         for size in ("inner_width", "inner_height"):
             drawn.figure.on_change(size, self._on_size)
@@ -258,7 +259,7 @@ class MapView(pn.viewable.Viewer):
 
     def _label_columns(self, columns: dict) -> dict:
         """The state labels' source: where each goes, words and ink."""
-        return self._label_xy() | {"label": columns["label"], "ink": columns["ink"]}
+        return self._label_xy() | {key: columns[key] for key in LABEL_COLUMNS}
 
     def _label_xy(self) -> dict:
         """Where each state's label goes, in the states' order: its state's point, or its callout."""
@@ -453,13 +454,13 @@ class MapView(pn.viewable.Viewer):
         columns = maps.state_columns(shapes["pcode"], self._state_values(view), self._names)
         low, high = maps.color_limits(pd.Series(columns["value"]))
         write_columns(drawn.source("states"), {k: columns[k] for k in maps.POLYGON_VALUE_COLUMNS})
-        drawn.source("states").selected.indices = self._selected_rows()
+        self._select(drawn)
         drawn.color_mapper.update(low=low, high=high)
         drawn.colorbar.title = self._unit()
         drawn.colorbar.ticker.ticks = maps.color_ticks(high)
         # One value or all zero: the key says so instead of a scale of invented steps.
         drawn.colorbar.visible = not maps.scale_note(columns["value"], self._unit(), self.language)
-        write_columns(drawn.source("labels"), {"label": columns["label"], "ink": columns["ink"]})
+        write_columns(drawn.source("labels"), {key: columns[key] for key in LABEL_COLUMNS})
         drawn.layers["offices"].visible = self._shows_offices(view)
         offices = maps.office_columns(
             self._offices_now(), self._office_values(view), scale=self._office_scale
@@ -470,6 +471,12 @@ class MapView(pn.viewable.Viewer):
                 write_columns(source, data, replace=True)
         directions = crossing_map.drawn_directions(flows["crossing"]) if "crossing" in flows else ()
         self._key.object = self._legend(drawn=directions)
+
+    def _select(self, drawn: map_figure.MapFigure) -> None:
+        """The selected state stands out, its label's chip with it (the labels are in the states' order)."""
+        rows = self._selected_rows()
+        for name in ("states", "labels"):
+            drawn.source(name).selected.indices = rows
 
     def _selected_rows(self) -> list[int]:
         """The selected state's row in the states' source (the others fade), none when all states show."""

@@ -166,9 +166,14 @@ def draw(
     hovered["offices"] = OFFICE_TOOLTIPS
     leader = Segment(line_color="#333333", line_width=1, line_alpha=0.8)
     layers["leaders"] = fig.add_glyph(ColumnDataSource(leaders), leader)
-    label = Text(text="label", text_color="ink", text_font_size=f"{label_px}px", text_font_style="bold",
-                 text_align="center", text_baseline="middle")  # fmt: skip
-    layers["labels"] = fig.add_glyph(ColumnDataSource(labels), label)
+    # Each label on a chip of its state's own colour: unseen on the state, it keeps the words legible
+    # where flow lines pass under them.
+    label = {"text": "label", "text_color": "ink", "text_font_size": f"{label_px}px",
+             "text_font_style": "bold", "text_align": "center", "text_baseline": "middle", "padding": 1,
+             "background_fill_color": {"field": "value", "transform": mapper}}  # fmt: skip
+    # On a faded state (another is selected) a chip would stand out: none.
+    layers["labels"] = fig.add_glyph(ColumnDataSource(labels), Text(**label),
+                                     nonselection_glyph=Text(**label, background_fill_alpha=0))  # fmt: skip
     # An invisible box the size of what must show: the ranges follow it, not the callouts or arrows.
     layers["extent"] = fig.add_glyph(
         ColumnDataSource(extent_columns(extent)), Scatter(size=1, fill_alpha=0, line_alpha=0)
