@@ -418,6 +418,7 @@ def _map(
     fig.text(
         x="lx", y="ly", text="label", source=source, text_align="center", text_baseline="middle",
         text_font_size=f"{round(15 * scale)}px", text_font_style="bold", text_color="ink", name="labels",
+        padding=1, background_fill_color={"field": "value", "transform": mapper},  # as views.map_figure's
     )  # fmt: skip
     fig.add_tools(HoverTool(renderers=[states], tooltips=maps.HOVER_STATE))
     fig.add_tools(
