@@ -115,7 +115,24 @@ def _maximum_entropy(j: np.ndarray, i: int, variance: float) -> np.ndarray:
 
     start = np.array([np.log(len(d)) - 1.0, 0.0, 1.0 / (2 * max(variance, 0.1))])
     result = minimize(dual, start, jac=True, method="BFGS", options={"gtol": 1e-11, "maxiter": 10_000})
-    _, q = probabilities_of(result.x)
+    # BFGS stops where SciPy's version lets it; Newton's steps from there (the dual's Hessian is
+    # F diag(q) F' over the points above the floor) reach the optimum to the last digits, so the keys, which
+    # round these probabilities, are the same whatever the SciPy.
+    multipliers = result.x
+    for _ in range(50):
+        u, q = probabilities_of(multipliers)
+        gradient = target - features @ q
+        above = np.exp(np.minimum(u, 50.0)) >= floor
+        hessian = (features * np.where(above, q, 0.0)) @ features.T
+        try:
+            step = np.linalg.solve(hessian, gradient)
+        except np.linalg.LinAlgError:
+            break
+        _, q_next = probabilities_of(multipliers - step)
+        if np.abs(target - features @ q_next).max() >= np.abs(gradient).max():
+            break  # as close as floating point allows
+        multipliers = multipliers - step
+    _, q = probabilities_of(multipliers)
     residual = np.abs(features @ q - target).max()
     if residual > 1e-6:
         raise RuntimeError(f"row {i}: no distribution with variance {variance:.3f} ({result.message})")
