@@ -230,6 +230,7 @@ def test_soak_benchmark_end_to_end(tmp_path, capsys):
     assert [r["closed_total"] for r in result["rounds"]] == [1, 2]
     assert all(r["errors"] == [] and r["after_mb"] > 0 for r in result["rounds"])
     assert result["rounds"][-1]["destroyed"] == 2  # closed sessions were destroyed before memory was read
+    assert result["rounds"][-1]["launched"] == 2  # one session built per page opened, none built again
     assert result["growth_mb_per_100"] is not None and result["server_errors"] == []
     assert result["growth_after_peak_mb_per_100"] is not None
     assert "growth after the first round" in printed and "growth after the largest round" in printed
