@@ -81,14 +81,14 @@ def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 90) -> N
 class Served:
     """A real ``panel serve`` of one entry point on 127.0.0.1, in its own process."""
 
-    def __init__(self, target: Path, data_dir: Path, extra_env: dict | None = None):
+    def __init__(self, target: Path, data_dir: Path, extra_env: dict | None = None, args: tuple = ()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/{target.stem}"
         self.log = ARTIFACTS / f"serve-{target.stem}-{self.port}.log"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "FLOWMON_DATA_DIR": str(data_dir), **(extra_env or {})}
         command = [sys.executable, "-m", "panel", "serve", str(target), "--address", "127.0.0.1"]
-        command += ["--port", str(self.port), "--allow-websocket-origin", f"127.0.0.1:{self.port}"]
+        command += ["--port", str(self.port), "--allow-websocket-origin", f"127.0.0.1:{self.port}", *args]
         self._log_file = open(self.log, "w")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(command, env=env, stdout=self._log_file, stderr=subprocess.STDOUT)
         try:
@@ -111,10 +111,10 @@ def serve() -> Iterator:
     """Start servers on demand; all are stopped at the end of the session."""
     servers: dict[tuple, Served] = {}
 
-    def start(target: Path, data_dir: Path, **extra_env) -> Served:
-        key = (str(target), str(data_dir), tuple(sorted(extra_env.items())))
+    def start(target: Path, data_dir: Path, *, args: tuple = (), **extra_env) -> Served:
+        key = (str(target), str(data_dir), tuple(args), tuple(sorted(extra_env.items())))
         if key not in servers:
-            servers[key] = Served(target, data_dir, extra_env)
+            servers[key] = Served(target, data_dir, extra_env, args)
         return servers[key]
 
     yield start

@@ -142,11 +142,11 @@ class Journey:
         self.steps = 0
         self.log_seen = served.log.read_text()
 
-    def open(self, query: str = "", *, size=(1600, 1100)) -> None:
+    def open(self, query: str = "", *, size=(1600, 1100), reload_check: bool = True) -> None:
         self.page.set_viewport_size({"width": size[0], "height": size[1]})
         self.page.goto(f"{self.served.url}?{query}" if query else self.served.url, wait_until="networkidle")
         self.settle()
-        self.check("open")
+        self.check("open", reload_check=reload_check)
 
     def settle(self, before: str | None = None) -> None:
         page = self.page
@@ -323,6 +323,37 @@ def test_every_control_in_the_default_view(serve, demo_dir, page, artifacts):
         journey.act("nationality", lambda: journey.select("Eritrea (ERI)"))
     journey.act("reset", lambda: journey.button("Reset filters"))
     assert urlsplit(page.url).query.startswith("period=")
+
+
+def test_a_page_keeps_working_after_other_pages_close(serve, demo_dir, page, artifacts):
+    """Closed sessions are destroyed and their memory released (``flowmon.memory``: a collection, long-lived
+    lists pruned, a trim) while another page stays open: its filters still give the exports' numbers."""
+    from flowmon import memory
+
+    # Closed pages destroyed within seconds; a session slower than that to connect is built again (see
+    # test_ui), which this test leaves alone: no reload checks, whose new sessions could be.
+    expiry = ("--unused-session-lifetime", "3000", "--check-unused-sessions", "500")
+    served = serve(ENTRY_POINTS["script"], demo_dir, args=expiry, PANEL_LOG_LEVEL="info")
+    journey = Journey(page, served, demo_dir, artifacts, "others-closed")
+    journey.open("period=2024", reload_check=False)
+    for _ in range(2):
+        other = page.context.new_page()
+        other.goto(f"{served.url}?period=2023&indicator=return", wait_until="networkidle")
+        other.wait_for_selector(".fm-kpi-value", timeout=60_000)
+        other.close()
+
+    def destroyed() -> int:
+        return len(set(re.findall(r"Session (\d+) destroyed", served.log.read_text())))
+
+    deadline = time.monotonic() + 60
+    while destroyed() < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert destroyed() >= 2, "the closed pages' sessions were not destroyed"
+    time.sleep(memory.DELAY_S + 1)  # the release after the batch has run
+    journey.act("period after others closed", lambda: journey.select("2024-Q2"), reload_check=False)
+    journey.act("returns after others closed", lambda: journey.button("AVRR returns"), reload_check=False)
+    journey.act("a year after others closed", lambda: journey.select("2023"), reload_check=False)
+    assert server_errors(served.log.read_text()) == []
 
 
 def test_crossing_stream_point_and_direction(serve, demo_dir, page, artifacts):

@@ -5,6 +5,7 @@ Every control driven step by step, checked against the exports after each step: 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -136,6 +137,27 @@ def test_arabic_names_and_right_to_left(serve, demo_dir, page, artifacts):
     }""")
     assert any(label.startswith("الخرطوم") for label in labels)
     page.screenshot(path=artifacts / "dashboard-arabic.png", full_page=True)
+    check_clean(page, watch)
+
+
+def test_a_page_slower_than_the_session_lifetime_stays_offline_and_styled(serve, demo_dir, page, artifacts):
+    # On a poor connection the page's scripts can take longer than the unused-session lifetime: the server
+    # drops the session made for the page and builds another when the websocket comes, with no page
+    # rendered for it. Panel had then linked its stylesheets at cdn.holoviz.org.
+    lifetime = ("--unused-session-lifetime", "1000", "--check-unused-sessions", "200")
+    served = serve(ENTRY_POINTS["script"], demo_dir, args=lifetime, PANEL_LOG_LEVEL="info")
+    page.route("**/static/js/bokeh.min.js*", lambda route: (time.sleep(3), route.continue_()))
+    launched = served.log.read_text().count("launching")
+    failed = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    watch = open_dashboard(page, served.url)
+    # the page's session, then the websocket's
+    assert served.log.read_text().count("launching") == launched + 2
+    assert page.locator(".fm-kpi").count() == 4
+    stylesheets = [urlparse(url) for url in watch.requests if urlparse(url).path.endswith(".css")]
+    assert stylesheets and {url.hostname for url in stylesheets} == {"127.0.0.1"}, stylesheets
+    assert failed == []
+    page.screenshot(path=artifacts / "dashboard-session-rebuilt.png", full_page=True)
     check_clean(page, watch)
 
 

@@ -75,8 +75,25 @@ def load_extensions(again: bool = False) -> None:
     dashboard itself draws plain Bokeh figures: a served page needs no HoloViews."""
     if served():
         pn.extension(inline=False, raw_css=[CSS], loading_indicator=True)
+        _local_stylesheets(pn.state.curdoc)
     else:
         notebook.load_inline([CSS], again=again)
+
+
+def _local_stylesheets(document) -> None:
+    """A served session's stylesheets come from the server, even when no page was rendered for it.
+
+    Panel points its models' stylesheets at the server's /static/ when it renders the page's HTML; until
+    then they link cdn.holoviz.org. A session that expired before its page's websocket came (a page slower
+    to load than the unused-session lifetime: a poor connection) is built again for the websocket, with no
+    page rendered: offline, its page then lost Panel's stylesheets. Set before the models are made, they
+    start local; rendering the HTML sets the same place again (or the CDN, under ``--resources cdn``).
+    """
+    from panel.io.resources import LOCAL_DIST
+    from panel.io.state import state
+
+    local = f"{state.rel_path}/{LOCAL_DIST}" if state.rel_path else LOCAL_DIST
+    document._template_variables.setdefault("dist_url", local)
 
 
 class Dashboard(pn.viewable.Viewer):
