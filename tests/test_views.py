@@ -119,6 +119,9 @@ def test_a_chart_is_redrawn_in_place_with_other_bars():
                           "suppressed": [False] * 3})  # fmt: skip
     charts.redraw(plot, charts.ranked_bars(three, "country"))
     assert len(source.data["category"]) == len(source.data["top"]) == 3 and plot.x_range.end == 1.0
+    # Whole people: no ticks at 0.2, 0.4 ... (shown "0 0 0 1 1 1" by the "0,0" format).
+    assert plot.xaxis[0].ticker.min_interval == 1
+    assert charts.figure(charts.trend(pd.DataFrame())).yaxis[0].ticker.min_interval == 1
 
 
 def test_ranked_bars_keep_the_largest_on_top():

@@ -179,6 +179,8 @@ def figure(chart: Chart, *, height: int = 300):
         value_axis, category_grid = plot.xaxis, plot.ygrid
     plot.add_tools(HoverTool(renderers=[bars], tooltips=list(chart.tooltips)))
     value_axis.formatter = NumeralTickFormatter(format="0,0")  # "200,000", not "2.000e+5"
+    for axis in value_axis:  # people are whole: on a 0-1 axis (all bars 0 or suppressed) no "0 0 0 1 1 1"
+        axis.ticker.min_interval = 1
     value_axis.axis_label = chart.value_label
     category_grid.grid_line_color = None
     plot.outline_line_color = None
