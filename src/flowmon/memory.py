@@ -41,16 +41,14 @@ def _find_trim():
 _TRIM = _find_trim()
 
 
-def _prune_pandas_references() -> int:
-    """Drop the dead weak references in pandas' copy-on-write lists; how many lists were looked at."""
+def _prune_pandas_references() -> None:
+    """Drop the dead weak references in pandas' copy-on-write lists."""
     try:
         from pandas._libs.internals import BlockValuesRefs
     except ImportError:  # pandas moved its internals: nothing to prune, the trim still runs
-        return 0
-    lists = [o for o in gc.get_objects() if type(o) is BlockValuesRefs]
-    for references in lists:
+        return
+    for references in (o for o in gc.get_objects() if type(o) is BlockValuesRefs):
         references.has_reference()  # it keeps only the live references, which is the pruning we need
-    return len(lists)
 
 
 def _forget_closed_roots() -> None:
