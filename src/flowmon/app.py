@@ -513,7 +513,10 @@ class Dashboard(pn.viewable.Viewer):
             self._root.styles = {"height": "100vh"}
             return self._root
         title = TITLE + (f" — {self._t('synthetic_short')}" if self.dataset.synthetic else "")
+        # No busy spinner: Panel's is one per process, so every open page's spinner turned at any page's
+        # change (a message to each page, a viewer shown when others worked, a cost growing with pages),
+        # while a page's own change answers in one burst that a spinner would not show.
         return pn.template.BootstrapTemplate(
             title=title, sidebar=[self._sidebar], main=[self._root], header_background=ACCENT,
-            sidebar_width=330,
+            sidebar_width=330, busy_indicator=None,
         )  # fmt: skip
