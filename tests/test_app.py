@@ -246,6 +246,31 @@ def test_sessions_share_the_snapshot_of_a_view_they_both_show(demo_dir):
     assert len(first.dataset._views) == datastore.SHARED_VIEWS
 
 
+def test_pages_showing_a_view_share_what_is_drawn_from_it_but_each_keeps_its_own(demo_dir):
+    pages = [Dashboard(data_dir=str(demo_dir)) for _ in range(2)]
+    projector = Dashboard(data_dir=str(demo_dir), present=True)
+    for page in [*pages, projector]:
+        render(page.map._pane)
+        page.store.param.update(office="KSL", period="2024")
+    first, second = pages
+    view = first.store.view
+    assert second.store.view is view and projector.store.view is view
+    # Worked out once for every page that shows the view: the tables' rows, the map's columns.
+    assert second.tables.shown(view, "state") is first.tables.shown(view, "state")
+    assert second.map._state_columns(view) is first.map._state_columns(view)
+    # Each page's map writes its own copy: a page's next change touches no other page's sources.
+    ours, theirs = (page.map._figure.source("states").data["value"] for page in pages)
+    assert ours is not theirs and list(ours) == list(theirs)
+    shown = list(theirs)
+    first.store.period = "2023"
+    assert list(first.map._figure.source("states").data["value"]) != shown
+    assert list(second.map._figure.source("states").data["value"]) == shown
+    # The projector's cards are its own (large type), drawn from the same published numbers.
+    assert "fm-present" in projector.kpis.__panel__().object
+    assert "fm-present" not in second.kpis.__panel__().object
+    assert second.tables.table("state").equals(projector.tables.table("state"))
+
+
 def test_a_changed_data_folder_is_read_again_on_the_next_page(demo_dir, tmp_path, shared_data):
     import shutil
 

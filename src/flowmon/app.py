@@ -398,8 +398,14 @@ class Dashboard(pn.viewable.Viewer):
         return i18n.text(key, self.language)
 
     def _office_options(self) -> dict[str, str]:
-        labels = {self._office_label(code, label): code for code, label in self.store.office_labels().items()}
-        return {self._t("all_offices").capitalize(): ALL, **labels}
+        """Every office, marked when closed in the view's period: worked out once per view and language."""
+
+        def options() -> dict[str, str]:
+            offices = self.store.office_labels().items()
+            labels = {self._office_label(code, label): code for code, label in offices}
+            return {self._t("all_offices").capitalize(): ALL, **labels}
+
+        return dict(self.store.view.derived(("office options", self.language), options))  # the widget's own
 
     def _office_label(self, code: str, label: str) -> str:
         """``KRT · Khartoum (closed Apr 2023)`` in Arabic: ``KRT · الخرطوم (أُغلق أبريل 2023)``."""

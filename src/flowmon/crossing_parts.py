@@ -9,6 +9,7 @@ figures are cells of their own, never a sum of the directions.
 
 from __future__ import annotations
 
+import functools
 import io
 
 import pandas as pd
@@ -82,7 +83,7 @@ class CrossingTrend(Lazy):
     """People crossing per month, quarter or year, stacked by direction (in, out, transit)."""
 
     def content(self):
-        return chart(self.render, self.store.param.view)
+        return chart(self.per_view("trend", self.render), self.store.param.view)
 
     def render(self, view):
         table = view.crossings["by_period"] if shows_crossings(view) else pd.DataFrame()
@@ -105,8 +106,9 @@ class CrossingBreakdowns(Lazy):
     def content(self):
         view = self.store.param.view
         return pn.Tabs(
-            (self.t("tab.crossing_nationality"), chart(lambda v: self.ranked(v, "nationality"), view)),
-            (self.t("tab.crossing_destination"), chart(lambda v: self.ranked(v, "destination"), view)),
+            *((self.t(f"tab.crossing_{column}"),
+               chart(self.per_view(column, functools.partial(self.ranked, column=column)), view))
+              for column in ("nationality", "destination")),
             dynamic=True, sizing_mode="stretch_width", styles=self.direction_styles(),
         )  # fmt: skip
 
@@ -147,7 +149,8 @@ class CrossingTable(Lazy):
         )  # fmt: skip
         return pn.Column(
             pn.pane.Markdown(f"**{self.t('tab.by_point')}**"), download,
-            pn.pane.DataFrame(pn.bind(self.shown, view), **options), sizing_mode="stretch_width",
+            pn.pane.DataFrame(pn.bind(self.per_view("shown", self.shown), view), **options),
+            sizing_mode="stretch_width",
             styles=self.direction_styles(),
         )  # fmt: skip
 

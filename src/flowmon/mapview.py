@@ -39,12 +39,14 @@ def write_columns(source, columns: dict, *, replace: bool = False) -> None:
     """Rewrite columns of a drawn Bokeh source in one message.
 
     ``replace`` swaps the whole data (rows may come and go: flow lines); otherwise only the given columns
-    change and the rest (the state polygons) is not sent again.
+    change and the rest (the state polygons) is not sent again. The source gets its own copy of each column:
+    the columns of a view are shared by every page that shows it.
     """
+    own = {name: column.copy() for name, column in columns.items()}
     if replace:
-        source.data = dict(columns)
+        source.data = own
     else:
-        source.data.update(columns)
+        source.data.update(own)
 
 
 class MapView(pn.viewable.Viewer):
@@ -68,7 +70,6 @@ class MapView(pn.viewable.Viewer):
         self._measured_unit_px: float | None = None
         self._extent: tuple[float, float, float, float] | None = None
         self._land_shape = None  # the states as one shape, made on first use
-        self._view_tables: tuple = (None, {})  # the tables of the last view drawn (see ``_of_view``)
         self._fit_pending = False
         self._pane = (
             pn.pane.Bokeh(self._build(), sizing_mode="stretch_both", min_height=300)
@@ -392,12 +393,16 @@ class MapView(pn.viewable.Viewer):
 
     def _layer_columns(self, name: str, view) -> list[maps.Columns]:
         """The columns of each layer of ``name`` (``FLOW_LAYERS``), in drawing order."""
-        if name == "flow":
-            return list(maps.flow_columns(self._displacement(view), self._points, scale=self._scale))
-        if name == "return":
+        if name == "return":  # labels placed for this page's layout: its own
             return list(maps.return_columns(self._returns(view), self._points, self.store.dataset.countries,
                                             scale=self._scale, **self._return_placement()))  # fmt: skip
-        return crossing_map.layer_columns(view, schematic=self.geometry == "tiles", scale=self._scale)
+
+        def layers() -> list[maps.Columns]:
+            if name == "flow":
+                return list(maps.flow_columns(self._displacement(view), self._points, scale=self._scale))
+            return crossing_map.layer_columns(view, schematic=self.geometry == "tiles", scale=self._scale)
+
+        return self._of_view(view, (name, self.geometry, self._scale), layers)
 
     def _nothing_to_draw(self, name: str, view) -> bool:
         """No rows in: every layer of ``name`` comes out empty (rows in may still draw none)."""
@@ -413,28 +418,24 @@ class MapView(pn.viewable.Viewer):
         return not any(len(column) for source in sources for column in source.data.values())
 
     # --- values ---------------------------------------------------------------------------------------
-    def _of_view(self, view, name: str, table):
-        """``table(view)``, worked out once per view: a change asks for the same tables in several places
-        (the sources, the key). Views are immutable; only the last one is kept."""
-        last, tables = self._view_tables
-        if last is not view:
-            tables = {}
-            self._view_tables = (view, tables)
-        if name not in tables:
-            tables[name] = table(view)
-        return tables[name]
+    @staticmethod
+    def _of_view(view, key, make):
+        """``make()``, worked out once per view and ``key`` (a name, and what else it depends on): a change
+        asks for the same tables in several places (the sources, the key), and every page that shows the view
+        with the same geometry and language shares them."""
+        return view.derived(("map", key), make)
 
     def _state_values(self, view) -> pd.DataFrame:
-        return self._of_view(view, "states", lambda v: v.map_values())
+        return self._of_view(view, "states", view.map_values)
 
     def _office_values(self, view) -> pd.DataFrame:
-        return self._of_view(view, "offices", maps.office_values)
+        return self._of_view(view, "offices", lambda: maps.office_values(view))
 
     def _displacement(self, view) -> pd.DataFrame:
-        return self._of_view(view, "displacement", maps.displacement_flows)
+        return self._of_view(view, "displacement", lambda: maps.displacement_flows(view))
 
     def _returns(self, view) -> pd.DataFrame:
-        return self._of_view(view, "returns", maps.return_flows)
+        return self._of_view(view, "returns", lambda: maps.return_flows(view))
 
     def _update(self, *events) -> None:
         """Rewrite the value columns of the drawn map (geometry untouched)."""
@@ -450,8 +451,7 @@ class MapView(pn.viewable.Viewer):
             write_columns(drawn.source("extent"), map_figure.extent_columns(extent))
             if self._size is not None and self._fit(*self._size):
                 return  # laid out again for the new extent, which came back here
-        shapes = self.shapes.reset_index(drop=True)
-        columns = maps.state_columns(shapes["pcode"], self._state_values(view), self._names)
+        columns = self._state_columns(view)
         low, high = maps.color_limits(pd.Series(columns["value"]))
         write_columns(drawn.source("states"), {k: columns[k] for k in maps.POLYGON_VALUE_COLUMNS})
         self._select(drawn)
@@ -462,15 +462,27 @@ class MapView(pn.viewable.Viewer):
         drawn.colorbar.visible = not maps.scale_note(columns["value"], self._unit(), self.language)
         write_columns(drawn.source("labels"), {key: columns[key] for key in LABEL_COLUMNS})
         drawn.layers["offices"].visible = self._shows_offices(view)
-        offices = maps.office_columns(
-            self._offices_now(), self._office_values(view), scale=self._office_scale
-        )
-        write_columns(drawn.source("offices"), offices)
+        write_columns(drawn.source("offices"), self._office_columns(view))
         for name, layers in flows.items():
             for source, data in zip(drawn.flow_sources(name), layers, strict=True):
                 write_columns(source, data, replace=True)
         directions = crossing_map.drawn_directions(flows["crossing"]) if "crossing" in flows else ()
-        self._key.object = self._legend(drawn=directions)
+        key = ("key", self.geometry, self.language, self.present, directions)
+        self._key.object = self._of_view(view, key, lambda: self._legend(drawn=directions))
+
+    def _state_columns(self, view) -> dict[str, list]:
+        """The states' value columns (colour, label, hover) of ``view``, in the states' order."""
+        pcodes = self.shapes["pcode"].reset_index(drop=True)
+        key = ("state columns", self.geometry, self.language)
+        return self._of_view(
+            view, key, lambda: maps.state_columns(pcodes, self._state_values(view), self._names)
+        )
+
+    def _office_columns(self, view) -> dict[str, list]:
+        """The offices' value columns (size, hollow when closed) of ``view``."""
+        scale = self._office_scale
+        return self._of_view(view, ("office columns", self.geometry, scale), lambda: maps.office_columns(
+            self._offices_now(), self._office_values(view), scale=scale))  # fmt: skip
 
     def _select(self, drawn: map_figure.MapFigure) -> None:
         """The selected state stands out, its label's chip with it (the labels are in the states' order)."""

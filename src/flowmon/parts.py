@@ -67,6 +67,15 @@ class View(pn.viewable.Viewer):
     def t(self, key: str) -> str:
         return i18n.text(key, self.language)
 
+    def of_view(self, view, name: str, make):
+        """``make(view)``, worked out once per view for every page that shows it in this part's language and
+        mode: a view is an immutable snapshot that sessions share, and so is what a part draws from it."""
+        return view.derived((type(self).__name__, name, self.language, self.present), lambda: make(view))
+
+    def per_view(self, name: str, make):
+        """``make`` as ``of_view`` works it out: the function to bind to the session's view."""
+        return lambda view: self.of_view(view, name, make)
+
     @property
     def dataset(self):
         return self.store.dataset
@@ -117,8 +126,8 @@ class Kpis(View):
     """One card per stream: its total and its change against the previous period of the same kind."""
 
     def draw(self):
-        pane = pn.pane.HTML(pn.bind(self.render, self.store.param.view), sizing_mode="stretch_width",
-                            min_height=120)  # fmt: skip
+        pane = pn.pane.HTML(pn.bind(self.per_view("cards", self.render), self.store.param.view),
+                            sizing_mode="stretch_width", min_height=120)  # fmt: skip
         # A crossings-only view has no case cards: no empty box above the crossings card.
         pane.visible = self.store.param.view.rx().rx.pipe(lambda view: not self.case_kpis(view).empty)
         return pane
@@ -188,7 +197,9 @@ class Trend(View):
     def draw(self):
         # Shown and hidden as a column: Panel's Bokeh pane fails to resync its figure's stylesheets when its
         # own visibility changes.
-        holder = pn.Column(chart(self.render, self.store.param.view), sizing_mode="stretch_width")
+        holder = pn.Column(
+            chart(self.per_view("trend", self.render), self.store.param.view), sizing_mode="stretch_width"
+        )
         holder.visible = self.store.param.view.rx().rx.pipe(has_cases)
         return holder
 
@@ -233,13 +244,21 @@ class Breakdowns(View):
 
     def draw(self):
         view = self.store.param.view
+        tabs = [("nationality", self.nationalities)]
+        tabs += [
+            (tab, functools.partial(self.categories, stream=stream))
+            for tab, stream in (
+                ("services", "caseload"),
+                ("exploitation", "referral"),
+                ("reintegration", "return"),
+            )
+        ]
+        tabs += [
+            ("referred_to", self.referred_to),
+            *([("trqn", self.trqn)] if has_trqn(self.dataset) else []),
+        ]
         tabs = pn.Tabs(
-            (self.t("tab.nationality"), chart(self.nationalities, view)),
-            (self.t("tab.services"), chart(lambda v: self.categories(v, "caseload"), view)),
-            (self.t("tab.exploitation"), chart(lambda v: self.categories(v, "referral"), view)),
-            (self.t("tab.reintegration"), chart(lambda v: self.categories(v, "return"), view)),
-            (self.t("tab.referred_to"), chart(self.referred_to, view)),
-            *([(self.t("tab.trqn"), chart(self.trqn, view))] if has_trqn(self.dataset) else []),
+            *((self.t(f"tab.{tab}"), chart(self.per_view(tab, bars), view)) for tab, bars in tabs),
             dynamic=True, sizing_mode="stretch_width", styles=self.direction_styles(),
         )  # fmt: skip
         tabs.visible = view.rx().rx.pipe(has_cases)
@@ -304,11 +323,15 @@ class Tables(View):
     def table(self, kind: str, view=None) -> pd.DataFrame:
         """Exactly what the table shows (published figures): one row per state or office, by stream."""
         view = self.store.view if view is None else view
-        return tables.wide(view, self.dataset, kind, labels=self.stream_labels(), language=self.language)
+        return self.of_view(view, f"table {kind}", lambda v: tables.wide(
+            v, self.dataset, kind, labels=self.stream_labels(), language=self.language))  # fmt: skip
 
     def shown(self, view, kind: str) -> pd.DataFrame:
         """The table as a person reads it: thousands separators."""
-        table = self.table(kind, view)
+        return self.of_view(view, f"shown {kind}", lambda v: self._readable(self.table(kind, v)))
+
+    def _readable(self, table: pd.DataFrame) -> pd.DataFrame:
+        table = table.copy()  # the published figures stay as they are, for the CSV
         for column in self.stream_labels().values():
             if column in table.columns:
                 table[column] = [format_count(v) for v in table[column]]

@@ -64,6 +64,15 @@ class ViewData:
     rounds: pd.DataFrame = field(default_factory=pd.DataFrame)
     k: Mapping[str, int] = field(default_factory=dict)
     crossings: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    # What pages draw from this snapshot (a table's rows, a chart's bars), worked out once for all of them.
+    _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def derived(self, key: tuple, make):
+        """``make()``, worked out once for this view: every page that shows it shares what is drawn from it,
+        as they share the view. ``key`` names it and what else it depends on (a part, a language)."""
+        if key not in self._derived:
+            self._derived[key] = make()
+        return self._derived[key]
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
