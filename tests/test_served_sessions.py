@@ -7,6 +7,7 @@ Over the wire, with the light protocol client of the benchmarks (``flowmon.bench
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,10 @@ def test_a_change_in_one_page_sends_nothing_to_another(serve, demo_dir):
     # change of any page, a message to every open page (a viewer saw when others worked) and a cost that
     # grew with the number of pages. The dashboard has none; its pages share nothing live.
     served = serve(APP, demo_dir)
-    changed, elsewhere = asyncio.run(_messages_while_another_page_changes(served.url))
+    # A loop of its own in a thread of its own: the browser tests' Playwright keeps one running in this one.
+    with ThreadPoolExecutor(1) as thread:
+        changed, elsewhere = thread.submit(
+            asyncio.run, _messages_while_another_page_changes(served.url)
+        ).result()
     assert changed > 1000  # the change itself reached its page: map, cards, tables
     assert elsewhere == 0
