@@ -129,7 +129,8 @@ class Dashboard(pn.viewable.Viewer):
         self._sidebar = pn.Column(sizing_mode="stretch_width")
         self._build()
         if location is not None:
-            self.store.param.watch(self._push_url, [*DataStore.FILTERS, "indicator"])
+            # On the new view, not on each filter: the address changes in the same message as the page.
+            self.store.param.watch(self._push_url, "view")
 
     @classmethod
     def from_environment(cls, **params) -> Dashboard:
@@ -217,7 +218,7 @@ class Dashboard(pn.viewable.Viewer):
         self.office_widget = pn.widgets.Select.from_param(
             store.param.office, **described, name=t("widget.office"), options=self._office_options(), **wide
         )
-        store.param.watch(lambda *_: setattr(self.office_widget, "options", self._office_options()), "period")
+        store.param.watch(lambda *_: setattr(self.office_widget, "options", self._office_options()), "view")
         streams = [s for s in STREAM_CHOICES if s != schema.CROSSING or self.has_crossings]
         self.stream_widget = pn.widgets.CheckButtonGroup.from_param(
             store.param.stream, **described, name=t("widget.streams"),
