@@ -19,6 +19,9 @@ def test_notebook_runs_top_to_bottom(path, demo_dir, tmp_path, monkeypatch):
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(p for p in (str(REPO / "src"), os.environ.get("PYTHONPATH")) if p)
     )
+    scratch = tmp_path / "tmp"  # the kernel's temporary folder
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
     notebook = nbformat.read(path, as_version=4)
     # The kernel starts elsewhere: notebooks must find their data through FLOWMON_DATA_DIR, not the cwd.
     NotebookClient(
@@ -34,6 +37,8 @@ def test_notebook_runs_top_to_bottom(path, demo_dir, tmp_path, monkeypatch):
     assert len([size for size in sizes if size > 1_000_000]) == 1, sorted(sizes)[-4:]
     assert len(nbformat.writes(notebook)) < 5_000_000
     assert "cdn.holoviz.org" not in nbformat.writes(notebook)
+    # No scratch store left behind: one holds its own record keys.
+    assert not list(scratch.glob("flowmon-*"))
 
 
 def test_notebooks_are_committed_without_outputs():
