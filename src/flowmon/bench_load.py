@@ -184,7 +184,7 @@ def _wait_destroyed(server: bs.Server, count: int) -> None:
     deadline = time.monotonic() + (LIFETIME_MS + 4 * CHECK_MS) / 1000
     while server.sessions_logged("destroyed") < count and time.monotonic() < deadline:
         time.sleep(CHECK_MS / 1000)
-    bs.wait_quiet(server.pid, idle_s=3.0)  # and released: flowmon.memory runs 2 s after the last one
+    bs.wait_released(server.pid)
 
 
 def run_load(

@@ -149,6 +149,14 @@ def wait_quiet(pid: int, idle_s: float = 0.5, timeout: float = 30) -> None:
         last = now
 
 
+def wait_released(pid: int) -> None:
+    """Until sessions just destroyed have been released: ``flowmon.memory`` runs ``DELAY_S`` after the last
+    of a batch, so a quiet spell shorter than that can end before it starts."""
+    from flowmon.memory import DELAY_S
+
+    wait_quiet(pid, idle_s=DELAY_S + 1.0)
+
+
 def percentile(values: list[float], q: float) -> float | None:
     import numpy as np
 

@@ -87,7 +87,7 @@ def run_soak(data_dir: Path, rounds: list[int], work: Path) -> dict:
             open_mb, errors = asyncio.run(_round(server, count))
             total += count
             time.sleep((LIFETIME_MS + 2 * CHECK_MS) / 1000)  # destroyed by now
-            bs.wait_quiet(server.pid, idle_s=1.0)
+            bs.wait_released(server.pid)
             rows.append({
                 "sessions": count, "closed_total": total, "open_mb": round(open_mb, 1),
                 "after_mb": round(server.rss_mb(), 1), "seconds": round(time.monotonic() - started, 1),
