@@ -105,6 +105,27 @@ def test_trend_stacks_streams_and_renders():
     assert nothing.categories == [] and nothing.value_end == 1.0
 
 
+@pytest.mark.parametrize(
+    ("first", "last", "freq", "slanted"),
+    [
+        ("2026-01", "2026-06", "M", False),  # half a year of months lies flat
+        ("2025-01", "2025-12", "M", True),  # a year of months ran together flat ("2025-012025-02")
+        ("2024Q1", "2025Q2", "Q", False),
+        ("2023Q1", "2025Q4", "Q", True),
+    ],
+)
+def test_trend_labels_slant_when_they_would_run_together(first, last, freq, slanted):
+    periods = pd.period_range(first, last, freq=freq)
+    table = pd.DataFrame({"stream": "caseload", "period": periods, "value": pd.array([9] * len(periods)),
+                          "suppressed": False})  # fmt: skip
+    chart = charts.trend(table, freq=freq)
+    assert chart.rotate is slanted
+    plot = charts.figure(chart)
+    assert (plot.xaxis[0].major_label_orientation != "horizontal") is slanted
+    charts.redraw(plot, charts.trend(table.iloc[:3], freq=freq))  # fewer periods: flat again
+    assert plot.xaxis[0].major_label_orientation == "horizontal"
+
+
 def test_a_chart_is_redrawn_in_place_with_other_bars():
     table = pd.DataFrame({"country": list("ab"), "value": pd.array([3, 50], dtype="Int64"),
                           "suppressed": [False, False]})  # fmt: skip

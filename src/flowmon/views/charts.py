@@ -29,6 +29,9 @@ from flowmon.views.style import STREAM_COLORS, STREAM_LABELS, format_count
 WORDS = {"people": "people", "period": "Period", "stream": "Stream", "partial": "partial", "label": "Name"}
 # Headroom above the longest bar, so its end is not drawn against the frame.
 HEADROOM = 1.05
+# Characters of period labels (with the gap between two) that lie flat under a trend chart in the dashboard's
+# side column: six months ("2026-01" ... "2026-06") do; twelve ran into one another ("2025-012025-02").
+FLAT_LABEL_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class Chart:
     columns: dict[str, list] = field(repr=False)
     tooltips: list[tuple[str, str]]
     value_label: str
-    rotate: bool = False  # many periods: the axis labels slanted
+    rotate: bool = False  # long or many periods: the axis labels slanted
 
     @property
     def value_end(self) -> float:
@@ -108,7 +111,8 @@ def trend(
         (words["stream"], "@group"),
         (words["people"].capitalize(), "@shown"),
     ]
-    return Chart("trend", title, categories, columns, tooltips, words["people"], rotate=len(categories) > 12)
+    rotate = sum(len(name) + 2 for name in categories) > FLAT_LABEL_CHARS
+    return Chart("trend", title, categories, columns, tooltips, words["people"], rotate=rotate)
 
 
 def ranked_bars(
