@@ -138,3 +138,23 @@ def test_a_changed_map_holds_what_a_map_drawn_for_the_same_filters_holds(geometr
         for name in expected:
             assert same(got[name], expected[name], close=True), (geometry, step, name)
         assert changed._key.object == fresh._key.object, step
+
+
+@pytest.mark.parametrize(("present", "size"), [(False, (900, 540)), (True, (695, 485)), (True, (1100, 600))])
+def test_country_labels_stand_clear_of_office_markers(official_dir, present, size):
+    import shapely
+
+    map_ = drawn_map(official_dir, "official", present=present, indicator="return", period="2024")
+    map_._fit(*size)
+    unit_px, font = map_._unit_px(), maps.return_label_pt(map_._scale) * 4 / 3
+    text = map_._layer_columns("return", map_.store.view)[-1]
+    assert len(text["text"]) >= 3  # the walk does place country labels
+    markers = map_._markers()
+    drawn = shapely.union_all(
+        [shapely.Point(m.x, m.y).buffer((m.r - 2) / unit_px) for m in markers.itertuples()]
+    )
+    for x, y, words in zip(text["x"], text["y"], text["text"], strict=True):
+        name = words.split("\n")[0]
+        half_w = max(len(name), 7) * 0.62 * font / 2 / unit_px + 0.1
+        box = maps._box(x, y, 2 * half_w, 2 * 1.4 * font / unit_px)
+        assert not box.intersects(drawn), (words, size)

@@ -200,12 +200,17 @@ class MapView(pn.viewable.Viewer):
             return None
         widest = "000,000"
         texts = [f"{maps.wrap(name)}\n{widest}" for name in self._names]
-        offices = self._offices.assign(r=15 * self._office_scale + 2)[["x", "y", "r"]]
-        if not self.store.dataset.crossings.empty:  # crossing points stand where they are: labels step aside
-            points = crossing_map.positions(schematic=False).assign(r=18 * self._scale + 2)  # the largest
-            offices = pd.concat([offices, points[["x", "y", "r"]]], ignore_index=True)
         return maps.place_labels(self.shapes, texts, unit_px=self._unit_px(), font_px=self._label_px(),
-                                 obstacles=offices, bounds=self._visible_bounds())  # fmt: skip
+                                 obstacles=self._markers(), bounds=self._visible_bounds())  # fmt: skip
+
+    def _markers(self) -> pd.DataFrame:
+        """The office and crossing-point markers on official boundaries, which labels step aside for:
+        ``x``, ``y`` and ``r`` (pixels: the largest a marker is drawn, and a little room)."""
+        offices = self._offices.assign(r=15 * self._office_scale + 2)[["x", "y", "r"]]
+        if self.store.dataset.crossings.empty:
+            return offices
+        points = crossing_map.positions(schematic=False).assign(r=18 * self._scale + 2)  # the largest
+        return pd.concat([offices, points[["x", "y", "r"]]], ignore_index=True)
 
     def _build(self):
         """The map drawn anew for the current view (``flowmon.views.map_figure``)."""
@@ -378,9 +383,15 @@ class MapView(pn.viewable.Viewer):
         return i18n.text(f"unit.{self.store.view.filters.map_stream}", self.language)
 
     def _return_placement(self) -> dict:
-        """Where the return arrows' labels may go on the map as it is laid out now."""
-        return {"bounds": self._visible_bounds(), "unit_px": self._unit_px(), "avoid": self._placed,
-                "land": self._land, "language": self.language}  # fmt: skip
+        """Where the return arrows' labels may go on the map as it is laid out now: clear of the state labels
+        and of the markers (a country's name over an office read "South S(o)dan")."""
+        unit_px, markers = self._unit_px(), None
+        if self._placed is not None and unit_px:
+            markers = self._markers()
+            side = 2 * markers["r"] / unit_px
+            markers = markers[["x", "y"]].assign(w=side, h=side)
+        return {"bounds": self._visible_bounds(), "unit_px": unit_px, "avoid": self._placed,
+                "markers": markers, "land": self._land, "language": self.language}  # fmt: skip
 
     def _flow_columns(self, view) -> dict[str, list[maps.Columns]]:
         """Per ``FLOW_LAYERS`` name, the columns of each of its layers, in drawing order.

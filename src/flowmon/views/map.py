@@ -560,8 +560,10 @@ def _apart(x: np.ndarray, y: np.ndarray, half_w, h: float, limits: tuple[float, 
     return y
 
 
-# Where ``_clear_of`` looks for a free place, cheapest first: outwards (k), up or down (j), sideways (m).
-_STEPS = sorted(((k, j, m) for k in range(12) for j in range(-8, 9) for m in (-1, 0, 1)),
+# Where ``_clear_of`` looks for a free place, cheapest first: outwards (k half heights), up or down (j half
+# heights, in halves: a label pressed against the frame's edge often misses a free place by a hair) and
+# sideways (m half widths).
+_STEPS = sorted(((k, j / 2, m) for k in range(12) for j in range(-16, 17) for m in (-1, 0, 1)),
                 key=lambda kjm: kjm[0] * 0.5 + abs(kjm[1]) + 1.5 * abs(kjm[2]))  # fmt: skip
 _STEP_K, _STEP_J, _STEP_M = np.array(_STEPS).T
 
@@ -575,27 +577,33 @@ def _clear_of(
     boxes: pd.DataFrame,
     bounds: tuple[float, float, float, float],
     land=None,
+    markers: pd.DataFrame | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Move each country label to the nearest place, outwards along its arrow, up, down or sideways from
     there, where it covers no state label (``boxes``: ``x``, ``y``, ``w``, ``h``) and no country label placed
-    before it, inside ``bounds``, off ``land`` (the states) where a place a little further is free; a label
-    with no free place stays where it was."""
+    before it, inside ``bounds``; of those, one clear of ``markers`` (boxes of offices and crossing points)
+    and off ``land`` (the states) where a place a little further is. A label with no free place stays where
+    it was."""
     x, y = np.array(x, dtype=float), np.array(y, dtype=float)
     half_w = np.broadcast_to(half_w, x.shape)
     taken_x, taken_y = list(boxes["x"]), list(boxes["y"])
     taken_w, taken_h = list(boxes["w"] / 2), list(boxes["h"] / 2)
+    if markers is None:
+        markers = pd.DataFrame({"x": [], "y": [], "w": [], "h": []}, dtype=float)
     for i in range(len(x)):
         # Every candidate place at once (a filter change places the labels again), in ``_STEPS`` order.
         cx = x[i] + _STEP_K * half_h * np.cos(angle[i]) + _STEP_M * half_w[i]
         cy = y[i] + _STEP_K * half_h * np.sin(angle[i]) + _STEP_J * half_h
         inside = ((bounds[0] + half_w[i] <= cx) & (cx <= bounds[2] - half_w[i])
                   & (bounds[1] + half_h <= cy) & (cy <= bounds[3] - half_h))  # fmt: skip
-        reach_x, reach_y = np.array(taken_w) + half_w[i], np.array(taken_h) + half_h
-        covers = (np.abs(np.array(taken_x) - cx[:, None]) < reach_x) & (
-            np.abs(np.array(taken_y) - cy[:, None]) < reach_y
-        )
-        free = np.flatnonzero(inside & ~covers.any(axis=1))
-        if len(free):  # a country's name over a state reads as the state's: only when nothing else is free
+        covers = _covers(cx, cy, half_w[i], half_h, taken_x, taken_y, taken_w, taken_h)
+        free = np.flatnonzero(inside & ~covers)
+        if len(free):
+            # A name over an office hides part of it ("South S(o)dan"); a name over a state reads as the
+            # state's: each only when nothing else is free.
+            marked = _covers(cx[free], cy[free], half_w[i], half_h, markers["x"], markers["y"],
+                             markers["w"] / 2, markers["h"] / 2)  # fmt: skip
+            free = free[~marked] if (~marked).any() else free
             off_land = (c for c in free if not land.intersects(_box(cx[c], cy[c], 2 * half_w[i], 2 * half_h)))
             place = free[0] if land is None else next(off_land, free[0])
             x[i], y[i] = cx[place], cy[place]
@@ -604,6 +612,14 @@ def _clear_of(
         taken_w.append(half_w[i])
         taken_h.append(half_h)
     return x, y
+
+
+def _covers(cx: np.ndarray, cy: np.ndarray, half_w: float, half_h: float, bx, by, bw, bh) -> np.ndarray:
+    """Which candidate boxes (centres ``cx``, ``cy``; half sizes ``half_w``, ``half_h``) overlap any of the
+    boxes at ``bx``, ``by`` with half sizes ``bw``, ``bh``."""
+    reach_x, reach_y = np.asarray(bw, dtype=float) + half_w, np.asarray(bh, dtype=float) + half_h
+    near_x = np.abs(np.asarray(bx, dtype=float) - cx[:, None]) < reach_x
+    return (near_x & (np.abs(np.asarray(by, dtype=float) - cy[:, None]) < reach_y)).any(axis=1)
 
 
 def return_columns(
@@ -616,6 +632,7 @@ def return_columns(
     bounds: tuple[float, float, float, float] | None = None,
     unit_px: float | None = None,
     avoid: pd.DataFrame | None = None,
+    markers: pd.DataFrame | None = None,
     land=None,
     language: str = "en",
 ) -> tuple[Columns, Columns, Columns]:
@@ -626,7 +643,7 @@ def return_columns(
     ``lat``. Arrows point in the true direction of the country and stop just outside the drawn map (far
     countries would otherwise shrink Sudan to a dot), labelled with country and count; labels keep clear of
     the state labels in ``avoid`` (``x``, ``y``, ``w``, ``h``: called-out labels stand in the same margin)
-    and, where they can, off ``land`` (the states' shapely geometry).
+    and, where they can, of the ``markers`` (boxes alike) and off ``land`` (the states' shapely geometry).
     """
     shown = returns[returns["value"].notna() & (returns["value"] > 0)]
     shown = shown.groupby("destination", observed=True, as_index=False)["value"].sum()
@@ -663,9 +680,8 @@ def return_columns(
         lx = np.clip(lx, bx0 + inset_x, bx1 - inset_x)
         ly = np.clip(ly, by0 + inset_y, by1 - inset_y)
         if unit_px and avoid is not None and len(avoid):
-            lx, ly = _clear_of(
-                lx, ly, np.broadcast_to(inset_x, lx.shape), inset_y, angle, avoid, bounds, land=land
-            )
+            half_w = np.broadcast_to(inset_x, lx.shape)
+            lx, ly = _clear_of(lx, ly, half_w, inset_y, angle, avoid, bounds, land=land, markers=markers)
         elif unit_px:
             ly = _apart(lx, ly, inset_x, 2 * inset_y, (by0 + inset_y, by1 - inset_y))
     table = pd.DataFrame({
