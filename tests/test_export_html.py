@@ -295,3 +295,31 @@ def test_arabic_file_has_no_english_left(official_dir, tmp_path):
             shown += [str(option[1]) for option in attributes.get("options", []) if isinstance(option, list)]
     english = {word for text in shown for word in english_words(html.unescape(str(text)))}
     assert not english - {"flowmon", "OCHA", "COD", "AB"}, english
+
+
+def test_country_labels_stand_clear_of_state_labels_and_offices_in_every_frame(official_dir, tmp_path):
+    import shapely
+
+    from flowmon.export.html import official_frame
+    from flowmon.views import map as maps
+
+    path = export_html(official_dir, {"period": "2024", "indicator": "return"}, tmp_path / "r.html")
+    shapes = geo.boundaries(official_dir)
+    _, unit_px = official_frame(shapes)
+    offices = source_named(path, "offices")
+    radius = 15 * 1.6 / unit_px  # the largest an office is drawn, in degrees
+    centres = zip(offices["x"], offices["y"], strict=True)
+    taken = [shapely.Point(x, y).buffer(radius) for x, y in centres]
+    states = source_named(path, "states")
+    for x, y, name in zip(states["lx"], states["ly"], shapes["name_en"], strict=True):
+        taken.append(maps._box(x, y, *(v / unit_px for v in maps.label_box(f"{maps.wrap(name)}\n000", 15))))
+    taken = shapely.union_all(taken)
+    font = maps.return_label_pt(1.6) * 4 / 3
+    frames = figures_of(path)["indicators"]["return"]["layers"]
+    labelled = [frame["ret_labels"] for frame in frames if frame["ret_labels"]["text"]]
+    assert len(labelled) > 6  # the check does see labels
+    for labels in labelled:
+        for x, y, words in zip(labels["x"], labels["y"], labels["text"], strict=True):
+            half_w = max(len(words.split("\n")[0]), 7) * 0.62 * font / 2 / unit_px + 0.1
+            box = maps._box(x, y, 2 * half_w, 2 * 1.4 * font / unit_px)
+            assert not box.intersects(taken), words

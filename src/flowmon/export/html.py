@@ -23,6 +23,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from bokeh.embed import file_html
 from bokeh.events import DocumentReady
 from bokeh.layouts import column, row
@@ -294,11 +295,23 @@ def frame_views(session, months: tuple[str, ...]) -> list:
     ]  # fmt: skip
 
 
+def official_frame(shapes: gpd.GeoDataFrame, width: int | None = None, height: int | None = None):
+    """The map's bounds on official boundaries and its pixels per degree, for a file of ``width`` x
+    ``height`` (the full window: 1920 x 1080). As the dashboard: Sudan framed with a margin for arrows."""
+    scale = (height or 1080) / 1080
+    xmin, ymin, xmax, ymax = shapes.total_bounds
+    extent = max(xmax - xmin, ymax - ymin)
+    bounds = (xmin - 0.2 * extent, ymin - 0.06 * extent, xmax + 0.2 * extent, ymax + 0.06 * extent)
+    frame_w, frame_h = (width or 1920) - 440 * scale - 120 * scale, (height or 1080) * 0.72
+    return bounds, min(frame_w / (bounds[2] - bounds[0]), frame_h / (bounds[3] - bounds[1]))
+
+
 def map_layers(session, frames: MapFrames, offices: pd.DataFrame, points: pd.DataFrame, scale: float,
-               bounds=None, unit_px=None) -> dict[str, list[dict]]:  # fmt: skip
+               **placement) -> dict[str, list[dict]]:  # fmt: skip
     """Per indicator and frame, what the dashboard draws over the states: office sizes, displacement lines,
     return arrows, crossing points and arrows (the column functions of ``flowmon.views.map`` and
-    ``flowmon.views.crossing_map`` that the live map draws, so the file looks like the view)."""
+    ``flowmon.views.crossing_map`` that the live map draws, so the file looks like the view). ``placement``:
+    on official boundaries, where the country labels may go (``flowmon.views.map.return_columns``)."""
     countries = session.dataset.countries
     views_ = frame_views(session, frames.months)
     layers: dict[str, list[dict]] = {}
@@ -309,8 +322,8 @@ def map_layers(session, frames: MapFrames, offices: pd.DataFrame, points: pd.Dat
             is_open = view.offices_open.reindex(offices["code"]).fillna(True).to_numpy()
             columns = maps.office_columns(offices.assign(open=is_open), maps.office_values(view), scale=scale)
             flow = maps.flow_columns(maps.displacement_flows(view), points, scale=scale)
-            ret = maps.return_columns(maps.return_flows(view), points, countries, scale=scale, bounds=bounds,
-                                      unit_px=unit_px, language=view.language)  # fmt: skip
+            ret = maps.return_columns(maps.return_flows(view), points, countries, scale=scale,
+                                      language=view.language, **placement)  # fmt: skip
             flow, ret = [_columns(pd.DataFrame(c)) for c in flow], [_columns(pd.DataFrame(c)) for c in ret]
             entries.append({
                 "offices": {k: columns[k] for k in ("shown", "status", "fill")}
@@ -318,7 +331,7 @@ def map_layers(session, frames: MapFrames, offices: pd.DataFrame, points: pd.Dat
                 "flow": flow[0], "flow_heads": flow[1],
                 "ret": ret[0], "ret_heads": ret[1], "ret_labels": ret[2],
             } | {name: _columns(table) for name, table in crossing_map.layer_tables(
-                view, schematic=bounds is None, scale=scale).items()})  # fmt: skip
+                view, schematic=placement.get("bounds") is None, scale=scale).items()})  # fmt: skip
         layers[indicator] = entries
     return layers
 
@@ -348,7 +361,8 @@ def _map(
             "hatch": [" "] * len(names),
             "label": [maps.wrap(name) for name in names],
             "ink": ["#111111"] * len(names),
-        }
+        },
+        name="states",
     )
     # As on the dashboard: a log scale (one state can hold most people), zero pale and apart below it,
     # hidden grey and hatched.
@@ -485,19 +499,22 @@ def build(session, *, controls: bool = True, width: int | None = None, height: i
     names = [maps.wrap(name) for name in shapes["name_ar" if arabic else "name_en"].astype(str)]
     offices = office_positions(session, schematic)
     points = maps.label_points(shapes)
-    bounds = unit_px = placed = None
+    bounds = placed = None
+    placement = {}  # where the return arrows' country labels may go
     if not schematic:
-        # As the dashboard: Sudan framed with a margin for arrows, labels called out where a state is small.
-        xmin, ymin, xmax, ymax = shapes.total_bounds
-        extent = max(xmax - xmin, ymax - ymin)
-        bounds = (xmin - 0.2 * extent, ymin - 0.06 * extent, xmax + 0.2 * extent, ymax + 0.06 * extent)
-        frame_w, frame_h = (width or 1920) - 440 * scale - 120 * scale, (height or 1080) * 0.72
-        unit_px = min(frame_w / (bounds[2] - bounds[0]), frame_h / (bounds[3] - bounds[1]))
+        bounds, unit_px = official_frame(shapes, width, height)
         font_px = round(15 * scale)
         obstacles = offices.assign(r=15 * scale * 1.6 + 2)[["x", "y", "r"]]
         placed = maps.place_labels(shapes, [f"{n}\n000,000" for n in names], unit_px=unit_px, font_px=font_px,
                                    obstacles=obstacles, bounds=bounds)  # fmt: skip
-    layers = map_layers(session, frames, offices, points, 1.6 * scale, bounds, unit_px)
+        # As the dashboard: clear of the state labels, then of the offices and off the states where there is
+        # room.
+        side = 2 * obstacles["r"] / unit_px
+        land = shapely.union_all(shapes.geometry.to_numpy())
+        shapely.prepare(land)
+        placement = {"bounds": bounds, "unit_px": unit_px, "avoid": placed, "land": land,
+                     "markers": obstacles[["x", "y"]].assign(w=side, h=side)}  # fmt: skip
+    layers = map_layers(session, frames, offices, points, 1.6 * scale, **placement)
     data = payload(session, frames, names, list(shapes["pcode"]), layers)
     first = data["indicators"][chosen]
     # The dashboard's palette, or the projector's when the view comes from presentation mode.
