@@ -314,12 +314,11 @@ def test_country_labels_stand_clear_of_state_labels_and_offices_in_every_frame(o
     for x, y, name in zip(states["lx"], states["ly"], shapes["name_en"], strict=True):
         taken.append(maps._box(x, y, *(v / unit_px for v in maps.label_box(f"{maps.wrap(name)}\n000", 15))))
     taken = shapely.union_all(taken)
-    font = maps.return_label_pt(1.6) * 4 / 3
     frames = figures_of(path)["indicators"]["return"]["layers"]
     labelled = [frame["ret_labels"] for frame in frames if frame["ret_labels"]["text"]]
     assert len(labelled) > 6  # the check does see labels
     for labels in labelled:
         for x, y, words in zip(labels["x"], labels["y"], labels["text"], strict=True):
-            half_w = max(len(words.split("\n")[0]), 7) * 0.62 * font / 2 / unit_px + 0.1
-            box = maps._box(x, y, 2 * half_w, 2 * 1.4 * font / unit_px)
+            half_w, half_h = maps.country_label_half_size(words.split("\n")[0], 1.6, unit_px)
+            box = maps._box(x, y, 2 * half_w, 2 * half_h)
             assert not box.intersects(taken), words

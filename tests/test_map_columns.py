@@ -146,7 +146,7 @@ def test_country_labels_stand_clear_of_office_markers(official_dir, present, siz
 
     map_ = drawn_map(official_dir, "official", present=present, indicator="return", period="2024")
     map_._fit(*size)
-    unit_px, font = map_._unit_px(), maps.return_label_pt(map_._scale) * 4 / 3
+    unit_px = map_._unit_px()
     text = map_._layer_columns("return", map_.store.view)[-1]
     assert len(text["text"]) >= 3  # the walk does place country labels
     markers = map_._markers()
@@ -154,7 +154,6 @@ def test_country_labels_stand_clear_of_office_markers(official_dir, present, siz
         [shapely.Point(m.x, m.y).buffer((m.r - 2) / unit_px) for m in markers.itertuples()]
     )
     for x, y, words in zip(text["x"], text["y"], text["text"], strict=True):
-        name = words.split("\n")[0]
-        half_w = max(len(name), 7) * 0.62 * font / 2 / unit_px + 0.1
-        box = maps._box(x, y, 2 * half_w, 2 * 1.4 * font / unit_px)
+        half_w, half_h = maps.country_label_half_size(words.split("\n")[0], map_._scale, unit_px)
+        box = maps._box(x, y, 2 * half_w, 2 * half_h)
         assert not box.intersects(drawn), (words, size)

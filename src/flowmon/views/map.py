@@ -674,9 +674,8 @@ def return_columns(
         inset_x, inset_y = 0.07 * (bx1 - bx0), 0.035 * (by1 - by0)
         x1, y1 = np.clip(x1, bx0 + inset_x / 3, bx1 - inset_x / 3), np.clip(y1, by0 + inset_y, by1 - inset_y)
         if unit_px:  # each label whole inside the frame
-            font = return_label_pt(scale) * 4 / 3
-            inset_x = np.array([max(len(n), 7) * 0.62 * font / 2 / unit_px + 0.1 for n in shown["name"]])
-            inset_y = 1.4 * font / unit_px
+            inset_x = np.array([country_label_half_size(name, scale, unit_px)[0] for name in shown["name"]])
+            inset_y = country_label_half_size("", scale, unit_px)[1]  # the same for every name
         lx = np.clip(lx, bx0 + inset_x, bx1 - inset_x)
         ly = np.clip(ly, by0 + inset_y, by1 - inset_y)
         if unit_px and avoid is not None and len(avoid):
@@ -712,6 +711,13 @@ def return_arrows(
 def return_label_pt(scale: float) -> int:
     """The country labels' size in points for a map drawn at ``scale``."""
     return round(9 * min(scale, 1.15))
+
+
+def country_label_half_size(name: str, scale: float, unit_px: float) -> tuple[float, float]:
+    """Half the width and height, in map units, that a country's label (its name over its count) takes on
+    a map drawn at ``scale`` with ``unit_px`` pixels per unit; a little generous."""
+    font_px = return_label_pt(scale) * 4 / 3
+    return max(len(name), 7) * 0.62 * font_px / 2 / unit_px + 0.1, 1.4 * font_px / unit_px
 
 
 def map_frame(
