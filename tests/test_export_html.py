@@ -310,7 +310,7 @@ def test_country_labels_stand_clear_of_state_labels_and_offices_in_every_frame(o
     radius = 15 * 1.6 / unit_px  # the largest an office is drawn, in degrees
     centres = zip(offices["x"], offices["y"], strict=True)
     taken = [shapely.Point(x, y).buffer(radius) for x, y in centres]
-    states = source_named(path, "states")
+    states = source_named(path, "state_values")
     for x, y, name in zip(states["lx"], states["ly"], shapes["name_en"], strict=True):
         taken.append(maps._box(x, y, *(v / unit_px for v in maps.label_box(f"{maps.wrap(name)}\n000", 15))))
     taken = shapely.union_all(taken)

@@ -362,7 +362,7 @@ def _map(
             "label": [maps.wrap(name) for name in names],
             "ink": ["#111111"] * len(names),
         },
-        name="states",
+        name="state_values",  # the renderer drawing them is "states"
     )
     # As on the dashboard: a log scale (one state can hold most people), zero pale and apart below it,
     # hidden grey and hatched.
