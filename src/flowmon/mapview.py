@@ -193,19 +193,25 @@ class MapView(pn.viewable.Viewer):
         half_w, half_h = width / unit_px / 2, height / unit_px / 2
         return (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
 
-    def _label_positions(self) -> pd.DataFrame | None:
-        """Official boundaries: labels placed clear of offices and of each other, small states called out."""
+    def _lay_out_labels(self) -> None:
+        """Official boundaries: the markers labels step aside for (``_marks``), and the state labels placed
+        clear of them and of each other, small states called out (``_placed``); neither on tiles. Both hold
+        until the map is drawn or fitted again: a filter change only reads them."""
         bounds = self._frame_bounds()
         if bounds is None:
-            return None
+            self._marks = self._placed = None
+            return
+        self._marks = self._markers()
         widest = "000,000"
         texts = [f"{maps.wrap(name)}\n{widest}" for name in self._names]
-        return maps.place_labels(self.shapes, texts, unit_px=self._unit_px(), font_px=self._label_px(),
-                                 obstacles=self._markers(), bounds=self._visible_bounds())  # fmt: skip
+        self._placed = maps.place_labels(
+            self.shapes, texts, unit_px=self._unit_px(), font_px=self._label_px(), obstacles=self._marks,
+            bounds=self._visible_bounds(),
+        )  # fmt: skip
 
     def _markers(self) -> pd.DataFrame:
-        """The office and crossing-point markers on official boundaries, which labels step aside for:
-        ``x``, ``y`` and ``r`` (pixels: the largest a marker is drawn, and a little room)."""
+        """The office and crossing-point markers on official boundaries: ``x``, ``y`` and ``r`` (pixels: the
+        largest a marker is drawn, and a little room)."""
         offices = self._offices.assign(r=15 * self._office_scale + 2)[["x", "y", "r"]]
         if self.store.dataset.crossings.empty:
             return offices
@@ -218,7 +224,7 @@ class MapView(pn.viewable.Viewer):
         shapes = self.shapes.reset_index(drop=True)
         self._size = self._measured_unit_px = None  # until the browser reports the new plot's size
         self._offices = self.office_positions()
-        self._placed = self._label_positions()
+        self._lay_out_labels()
         self._points = maps.label_points(shapes)
         flows = {name: self._layer_columns(name, view) for name in FLOW_LAYERS}
         self._extent = self._aspect_extent(flows)
@@ -311,7 +317,7 @@ class MapView(pn.viewable.Viewer):
         same_scale = unit_px is None or abs(unit_px / laid_out[1] - 1) < 0.05
         if not self.present and label_px == laid_out[0] and same_scale:
             return False  # laid out for this size already: nothing to send
-        self._placed = self._label_positions()
+        self._lay_out_labels()
         drawn = self._figure
         if self._placed is not None:
             shapes = self._clickable = maps.with_chips(self.shapes.reset_index(drop=True), self._placed)
@@ -385,13 +391,8 @@ class MapView(pn.viewable.Viewer):
     def _return_placement(self) -> dict:
         """Where the return arrows' labels may go on the map as it is laid out now: clear of the state labels
         and of the markers (a country's name over an office read "South S(o)dan")."""
-        unit_px, markers = self._unit_px(), None
-        if self._placed is not None and unit_px:
-            markers = self._markers()
-            side = 2 * markers["r"] / unit_px
-            markers = markers[["x", "y"]].assign(w=side, h=side)
-        return {"bounds": self._visible_bounds(), "unit_px": unit_px, "avoid": self._placed,
-                "markers": markers, "land": self._land, "language": self.language}  # fmt: skip
+        return {"bounds": self._visible_bounds(), "unit_px": self._unit_px(), "avoid": self._placed,
+                "markers": self._marks, "land": self._land, "language": self.language}  # fmt: skip
 
     def _flow_columns(self, view) -> dict[str, list[maps.Columns]]:
         """Per ``FLOW_LAYERS`` name, the columns of each of its layers, in drawing order.

@@ -509,11 +509,10 @@ def build(session, *, controls: bool = True, width: int | None = None, height: i
                                    obstacles=obstacles, bounds=bounds)  # fmt: skip
         # As the dashboard: clear of the state labels, then of the offices and off the states where there is
         # room.
-        side = 2 * obstacles["r"] / unit_px
         land = shapely.union_all(shapes.geometry.to_numpy())
         shapely.prepare(land)
-        placement = {"bounds": bounds, "unit_px": unit_px, "avoid": placed, "land": land,
-                     "markers": obstacles[["x", "y"]].assign(w=side, h=side)}  # fmt: skip
+        placement = {"bounds": bounds, "unit_px": unit_px, "avoid": placed, "markers": obstacles,
+                     "land": land}  # fmt: skip
     layers = map_layers(session, frames, offices, points, 1.6 * scale, **placement)
     data = payload(session, frames, names, list(shapes["pcode"]), layers)
     first = data["indicators"][chosen]

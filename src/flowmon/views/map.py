@@ -577,49 +577,48 @@ def _clear_of(
     boxes: pd.DataFrame,
     bounds: tuple[float, float, float, float],
     land=None,
-    markers: pd.DataFrame | None = None,
+    markers: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Move each country label to the nearest place, outwards along its arrow, up, down or sideways from
     there, where it covers no state label (``boxes``: ``x``, ``y``, ``w``, ``h``) and no country label placed
-    before it, inside ``bounds``; of those, one clear of ``markers`` (boxes of offices and crossing points)
-    and off ``land`` (the states) where a place a little further is. A label with no free place stays where
-    it was."""
+    before it, inside ``bounds``; of those, one clear of ``markers`` (offices and crossing points: rows of
+    centre and half sizes, as ``_half_boxes``) and off ``land`` (the states) where a place a little further
+    is. A label with no free place stays where it was."""
     x, y = np.array(x, dtype=float), np.array(y, dtype=float)
     half_w = np.broadcast_to(half_w, x.shape)
-    taken_x, taken_y = list(boxes["x"]), list(boxes["y"])
-    taken_w, taken_h = list(boxes["w"] / 2), list(boxes["h"] / 2)
-    if markers is None:
-        markers = pd.DataFrame({"x": [], "y": [], "w": [], "h": []}, dtype=float)
+    # What is taken: the state labels, then each country label as it is placed (centre, half sizes).
+    taken = np.vstack([_half_boxes(boxes), np.zeros((len(x), 4))])
+    marks = np.zeros((0, 4)) if markers is None else markers
     for i in range(len(x)):
         # Every candidate place at once (a filter change places the labels again), in ``_STEPS`` order.
         cx = x[i] + _STEP_K * half_h * np.cos(angle[i]) + _STEP_M * half_w[i]
         cy = y[i] + _STEP_K * half_h * np.sin(angle[i]) + _STEP_J * half_h
         inside = ((bounds[0] + half_w[i] <= cx) & (cx <= bounds[2] - half_w[i])
                   & (bounds[1] + half_h <= cy) & (cy <= bounds[3] - half_h))  # fmt: skip
-        covers = _covers(cx, cy, half_w[i], half_h, taken_x, taken_y, taken_w, taken_h)
-        free = np.flatnonzero(inside & ~covers)
+        free = np.flatnonzero(inside)
+        free = free[~_covers(cx[free], cy[free], half_w[i], half_h, taken[: len(boxes) + i])]
         if len(free):
             # A name over an office hides part of it ("South S(o)dan"); a name over a state reads as the
             # state's: each only when nothing else is free.
-            marked = _covers(cx[free], cy[free], half_w[i], half_h, markers["x"], markers["y"],
-                             markers["w"] / 2, markers["h"] / 2)  # fmt: skip
+            marked = _covers(cx[free], cy[free], half_w[i], half_h, marks)
             free = free[~marked] if (~marked).any() else free
             off_land = (c for c in free if not land.intersects(_box(cx[c], cy[c], 2 * half_w[i], 2 * half_h)))
             place = free[0] if land is None else next(off_land, free[0])
             x[i], y[i] = cx[place], cy[place]
-        taken_x.append(x[i])
-        taken_y.append(y[i])
-        taken_w.append(half_w[i])
-        taken_h.append(half_h)
+        taken[len(boxes) + i] = (x[i], y[i], half_w[i], half_h)
     return x, y
 
 
-def _covers(cx: np.ndarray, cy: np.ndarray, half_w: float, half_h: float, bx, by, bw, bh) -> np.ndarray:
+def _half_boxes(boxes: pd.DataFrame) -> np.ndarray:
+    """``boxes`` (``x``, ``y``, ``w``, ``h``) as rows of centre and half sizes."""
+    return np.column_stack([boxes["x"], boxes["y"], boxes["w"] / 2, boxes["h"] / 2]).astype(float)
+
+
+def _covers(cx: np.ndarray, cy: np.ndarray, half_w: float, half_h: float, taken: np.ndarray) -> np.ndarray:
     """Which candidate boxes (centres ``cx``, ``cy``; half sizes ``half_w``, ``half_h``) overlap any of the
-    boxes at ``bx``, ``by`` with half sizes ``bw``, ``bh``."""
-    reach_x, reach_y = np.asarray(bw, dtype=float) + half_w, np.asarray(bh, dtype=float) + half_h
-    near_x = np.abs(np.asarray(bx, dtype=float) - cx[:, None]) < reach_x
-    return (near_x & (np.abs(np.asarray(by, dtype=float) - cy[:, None]) < reach_y)).any(axis=1)
+    ``taken`` boxes (rows of ``_half_boxes``)."""
+    near_x = np.abs(taken[:, 0] - cx[:, None]) < taken[:, 2] + half_w
+    return (near_x & (np.abs(taken[:, 1] - cy[:, None]) < taken[:, 3] + half_h)).any(axis=1)
 
 
 def return_columns(
@@ -643,7 +642,8 @@ def return_columns(
     ``lat``. Arrows point in the true direction of the country and stop just outside the drawn map (far
     countries would otherwise shrink Sudan to a dot), labelled with country and count; labels keep clear of
     the state labels in ``avoid`` (``x``, ``y``, ``w``, ``h``: called-out labels stand in the same margin)
-    and, where they can, of the ``markers`` (boxes alike) and off ``land`` (the states' shapely geometry).
+    and, where they can, of the ``markers`` (``x``, ``y``, ``r`` in pixels, as ``place_labels``' obstacles)
+    and off ``land`` (the states' shapely geometry).
     """
     shown = returns[returns["value"].notna() & (returns["value"] > 0)]
     shown = shown.groupby("destination", observed=True, as_index=False)["value"].sum()
@@ -680,6 +680,9 @@ def return_columns(
         ly = np.clip(ly, by0 + inset_y, by1 - inset_y)
         if unit_px and avoid is not None and len(avoid):
             half_w = np.broadcast_to(inset_x, lx.shape)
+            if markers is not None:  # each circle as the square around it, in map units
+                half = markers["r"].to_numpy(dtype=float) / unit_px
+                markers = np.column_stack([markers["x"], markers["y"], half, half]).astype(float)
             lx, ly = _clear_of(lx, ly, half_w, inset_y, angle, avoid, bounds, land=land, markers=markers)
         elif unit_px:
             ly = _apart(lx, ly, inset_x, 2 * inset_y, (by0 + inset_y, by1 - inset_y))
